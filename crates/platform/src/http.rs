@@ -1,0 +1,139 @@
+//! What every HTTP server of ordertrack shares: its configuration, the operational
+//! endpoints (`/healthz`, `/readyz`, `/metrics`) and the request log with request ids.
+
+use std::net::TcpListener;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpResponse};
+use serde::{Deserialize, Serialize};
+use slog::{debug, info, o, Logger};
+
+use crate::config::ConfigError;
+use crate::metrics::Metrics;
+use crate::readiness::Readiness;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address to listen on.
+    pub host: String,
+    /// Port to listen on; 0 picks a free one (tests).
+    pub port: u16,
+    /// Worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// How long a graceful shutdown waits for requests in flight.
+    pub shutdown_timeout_secs: u64,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl HttpConfig {
+    pub fn with_port(port: u16) -> Self {
+        Self { host: "127.0.0.1".into(), port, workers: 0, shutdown_timeout_secs: 10, max_body_bytes: 256 * 1024 }
+    }
+
+    pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
+        if self.host.trim().is_empty() {
+            return Err(ConfigError::invalid(format!("{section}.host"), "must not be empty"));
+        }
+        if self.max_body_bytes == 0 {
+            return Err(ConfigError::invalid(format!("{section}.max_body_bytes"), "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Binds the listener, so the real port is known before the server starts.
+    pub fn bind(&self) -> anyhow::Result<TcpListener> {
+        let address = format!("{}:{}", self.host, self.port);
+        TcpListener::bind(&address).map_err(|error| anyhow::anyhow!("cannot listen on {address}: {error}"))
+    }
+
+    pub fn worker_count(&self) -> usize {
+        if self.workers == 0 { std::thread::available_parallelism().map_or(2, usize::from) } else { self.workers }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self::with_port(8080)
+    }
+}
+
+/// Registers `/healthz`, `/readyz` and `/metrics`. Needs `web::Data<Readiness>` and
+/// `web::Data<Metrics>` in the app.
+pub fn ops_routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics));
+}
+
+/// The process is up and serving. Says nothing about dependencies (that is `/readyz`).
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
+    let report = readiness.check().await;
+    if report.ready { HttpResponse::Ok().json(report) } else { HttpResponse::ServiceUnavailable().json(report) }
+}
+
+async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render())
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The logger of one request: the service logger with the request's id. Handlers take
+/// it from the request extensions with `req.extensions().get::<RequestLog>()`.
+#[derive(Clone)]
+pub struct RequestLog(pub Logger);
+
+/// Middleware (use with `actix_web::middleware::from_fn`): gives every request an id
+/// (the caller's `X-Request-Id` when it sent a sane one), logs the request with it,
+/// echoes it in the response, and records the request in the HTTP metrics. Needs
+/// `web::Data<Logger>` and `web::Data<Metrics>` in the app.
+pub async fn observe(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+    let log = request
+        .app_data::<web::Data<Logger>>()
+        .map_or_else(|| Logger::root(slog::Discard, o!()), |log| log.get_ref().clone())
+        .new(o!("request_id" => request_id.clone()));
+    request.extensions_mut().insert(RequestLog(log.clone()));
+    let metrics = request.app_data::<web::Data<Metrics>>().cloned();
+    let method = request.method().to_string();
+    let path = request.path().to_owned();
+
+    let mut response = next.call(request).await?;
+
+    let status = response.status().as_u16();
+    let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let elapsed = started.elapsed();
+    if let Some(metrics) = metrics {
+        metrics.http_requests.with_label_values(&[method.as_str(), route.as_str(), &status.to_string()]).inc();
+        metrics.http_duration.with_label_values(&[method.as_str(), route.as_str()]).observe(elapsed.as_secs_f64());
+    }
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
+    if matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics") {
+        debug!(log, "request"; "method" => method, "path" => path, "status" => status, "elapsed_ms" => elapsed_ms);
+    } else {
+        info!(log, "request"; "method" => method, "path" => path, "status" => status, "elapsed_ms" => elapsed_ms);
+    }
+    Ok(response)
+}

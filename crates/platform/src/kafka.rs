@@ -1,0 +1,343 @@
+//! Kafka through rdkafka: producers, consumers with at-least-once offset handling and a
+//! dead-letter topic, topic creation, and the readiness probe.
+//!
+//! Offsets: a consumer stores a message's offset only after its handler finished with
+//! it (`enable.auto.offset.store = false`); stored offsets are committed every second
+//! and once more, synchronously, at shutdown. A crash therefore redelivers at most the
+//! last second of messages, never skips one, and every handler must be idempotent.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::topics::Topic;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::ClientConfig;
+use serde::{Deserialize, Serialize};
+use slog::{error, info, warn, Logger};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::ConfigError;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Comma-separated `host:port` list of bootstrap brokers.
+    pub brokers: String,
+    /// Put in front of every topic name (empty in production; unique per test).
+    pub topic_prefix: String,
+    /// Consumer group of this service (each service sets its own default).
+    pub consumer_group: String,
+    /// Timeout of metadata and admin requests (readiness, topic creation).
+    pub request_timeout_ms: u64,
+    /// How long the producer waits to batch messages.
+    pub linger_ms: u64,
+    /// How long the producer keeps trying to deliver a message before reporting failure.
+    pub delivery_timeout_ms: u64,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            brokers: "127.0.0.1:9092".into(),
+            topic_prefix: String::new(),
+            consumer_group: String::new(),
+            request_timeout_ms: 3000,
+            linger_ms: 5,
+            delivery_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl KafkaConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.brokers.split(',').any(|b| b.trim().rsplit_once(':').is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())) {
+            return Err(ConfigError::invalid("kafka.brokers", "must be a comma-separated list of host:port"));
+        }
+        if self.request_timeout_ms == 0 {
+            return Err(ConfigError::invalid("kafka.request_timeout_ms", "must be at least 1"));
+        }
+        if self.delivery_timeout_ms == 0 {
+            return Err(ConfigError::invalid("kafka.delivery_timeout_ms", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Validation for a service that consumes: it also needs a group.
+    pub fn validate_consumer(&self) -> Result<(), ConfigError> {
+        self.validate()?;
+        if self.consumer_group.trim().is_empty() {
+            return Err(ConfigError::invalid("kafka.consumer_group", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    /// The full name of a topic under this configuration's prefix.
+    pub fn topic(&self, topic: Topic) -> String {
+        topic.with_prefix(&self.topic_prefix)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    fn client_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("socket.timeout.ms", self.request_timeout_ms.max(1000).to_string())
+            .set("log_level", "3");
+        config
+    }
+}
+
+/// An idempotent producer that waits for all in-sync replicas.
+pub fn producer(config: &KafkaConfig, client_id: &str) -> anyhow::Result<FutureProducer> {
+    let producer = config
+        .client_config()
+        .set("client.id", client_id)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", config.linger_ms.to_string())
+        .set("message.timeout.ms", config.delivery_timeout_ms.to_string())
+        .create()?;
+    Ok(producer)
+}
+
+/// Sends one message and waits for the broker's acknowledgement.
+pub async fn publish(
+    producer: &FutureProducer,
+    topic: &str,
+    key: &str,
+    payload: &[u8],
+) -> Result<(i32, i64), KafkaError> {
+    let record = FutureRecord::to(topic).key(key).payload(payload);
+    producer
+        .send(record, Duration::from_secs(0))
+        .await
+        .map(|delivery| (delivery.partition, delivery.offset))
+        .map_err(|(error, _)| error)
+}
+
+/// Waits (off the async threads) until everything queued in the producer is delivered.
+pub async fn flush(producer: &FutureProducer, timeout: Duration) -> Result<(), KafkaError> {
+    let producer = producer.clone();
+    tokio::task::spawn_blocking(move || producer.flush(timeout))
+        .await
+        .unwrap_or(Err(KafkaError::Canceled))
+}
+
+/// A consumer in `group`, subscribed to `topics`, that starts from the earliest offset
+/// when the group has none and stores offsets only when told to.
+pub fn consumer(config: &KafkaConfig, group: &str, topics: &[String]) -> anyhow::Result<StreamConsumer> {
+    let consumer: StreamConsumer = config
+        .client_config()
+        .set("group.id", group)
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000")
+        .create()?;
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&names)?;
+    Ok(consumer)
+}
+
+/// What a handler says about a message it could not process.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// Worth trying again (a dependency is down): the loop backs off and retries the
+    /// same message, so nothing after it is processed out of order.
+    #[error("retry: {0:#}")]
+    Retry(anyhow::Error),
+    /// Never going to work (undecodable, invalid): the message goes to the dead-letter
+    /// topic and the loop moves on.
+    #[error("rejected: {0:#}")]
+    Reject(anyhow::Error),
+}
+
+/// Where rejected messages go: `<topic>.dlq`, with the reason and origin in headers.
+#[derive(Clone)]
+pub struct DeadLetters {
+    pub producer: FutureProducer,
+}
+
+impl DeadLetters {
+    async fn send(&self, message: &OwnedMessage, reason: &str) -> Result<(), KafkaError> {
+        let topic = format!("{}.dlq", message.topic());
+        let partition = message.partition().to_string();
+        let offset = message.offset().to_string();
+        let headers = OwnedHeaders::new()
+            .insert(Header { key: "error", value: Some(reason) })
+            .insert(Header { key: "source_topic", value: Some(message.topic()) })
+            .insert(Header { key: "source_partition", value: Some(&partition) })
+            .insert(Header { key: "source_offset", value: Some(&offset) });
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&topic).headers(headers);
+        if let Some(key) = message.key() {
+            record = record.key(key);
+        }
+        if let Some(payload) = message.payload() {
+            record = record.payload(payload);
+        }
+        self.producer.send(record, Duration::from_secs(0)).await.map(|_| ()).map_err(|(error, _)| error)
+    }
+}
+
+const RETRY_START: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// Feeds every message to `handle`, in order per partition, until `shutdown` is
+/// cancelled; then commits the stored offsets. See the module docs for the guarantees.
+pub async fn consume<F, Fut>(
+    consumer: StreamConsumer,
+    dead_letters: Option<DeadLetters>,
+    shutdown: CancellationToken,
+    log: Logger,
+    mut handle: F,
+) -> anyhow::Result<()>
+where
+    F: FnMut(OwnedMessage) -> Fut,
+    Fut: Future<Output = Result<(), HandleError>>,
+{
+    'messages: loop {
+        let received = tokio::select! {
+            () = shutdown.cancelled() => break,
+            received = consumer.recv() => received,
+        };
+        let message = match received {
+            Ok(message) => message.detach(),
+            Err(error) => {
+                warn!(log, "kafka receive failed"; "error" => %error);
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(RETRY_START) => continue,
+                }
+            }
+        };
+        let mut backoff = RETRY_START;
+        loop {
+            let outcome = match handle(message.clone()).await {
+                Err(HandleError::Reject(reason)) => match &dead_letters {
+                    Some(dlq) => {
+                        let reason = format!("{reason:#}");
+                        warn!(log, "message rejected, sent to the dead-letter topic";
+                            "topic" => message.topic(), "partition" => message.partition(),
+                            "offset" => message.offset(), "reason" => &reason);
+                        dlq.send(&message, &reason).await.map_err(|e| HandleError::Retry(e.into()))
+                    }
+                    None => {
+                        error!(log, "message rejected and skipped (no dead-letter topic)";
+                            "topic" => message.topic(), "offset" => message.offset(), "reason" => %format!("{reason:#}"));
+                        Ok(())
+                    }
+                },
+                other => other,
+            };
+            match outcome {
+                Ok(()) => break,
+                Err(error) => {
+                    warn!(log, "message handling failed, will retry";
+                        "topic" => message.topic(), "partition" => message.partition(),
+                        "offset" => message.offset(), "error" => %error, "retry_in_ms" => backoff.as_millis());
+                    tokio::select! {
+                        () = shutdown.cancelled() => break 'messages,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(RETRY_MAX);
+                }
+            }
+        }
+        if let Err(error) = consumer.store_offset(message.topic(), message.partition(), message.offset()) {
+            // The partition was revoked meanwhile; its new owner will see the message again.
+            warn!(log, "could not store offset"; "error" => %error);
+        }
+    }
+    commit(&consumer, &log);
+    Ok(())
+}
+
+/// Commits the stored offsets synchronously; "nothing to commit" is not an error.
+fn commit(consumer: &StreamConsumer, log: &Logger) {
+    match consumer.commit_consumer_state(CommitMode::Sync) {
+        Ok(()) => info!(log, "kafka offsets committed"),
+        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+        Err(error) => warn!(log, "kafka offset commit failed"; "error" => %error),
+    }
+}
+
+/// A topic to create.
+#[derive(Debug, Clone)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: i32,
+}
+
+/// Every topic of the system under `config`'s prefix, with its dead-letter topic.
+pub fn system_topics(config: &KafkaConfig, partitions: i32) -> Vec<TopicSpec> {
+    Topic::ALL
+        .iter()
+        .flat_map(|topic| {
+            [
+                TopicSpec { name: topic.with_prefix(&config.topic_prefix), partitions },
+                TopicSpec { name: topic.dlq_with_prefix(&config.topic_prefix), partitions: 1 },
+            ]
+        })
+        .collect()
+}
+
+/// Creates the topics that do not exist yet; returns the names it created.
+pub async fn create_topics(config: &KafkaConfig, topics: &[TopicSpec]) -> anyhow::Result<Vec<String>> {
+    let admin: AdminClient<DefaultClientContext> = config.client_config().create()?;
+    let new_topics: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|spec| NewTopic::new(&spec.name, spec.partitions, TopicReplication::Fixed(1)))
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(config.request_timeout()));
+    let results = admin.create_topics(&new_topics, &options).await?;
+    let mut created = Vec::new();
+    for result in results {
+        match result {
+            Ok(name) => created.push(name),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => anyhow::bail!("creating topic {name} failed: {code}"),
+        }
+    }
+    Ok(created)
+}
+
+/// Readiness check for Kafka: the brokers answer a metadata request and the topics the
+/// service uses exist.
+#[derive(Clone)]
+pub struct KafkaProbe {
+    client: Arc<BaseConsumer>,
+    topics: Vec<String>,
+}
+
+impl KafkaProbe {
+    pub fn new(config: &KafkaConfig, topics: Vec<String>) -> anyhow::Result<Self> {
+        let client: BaseConsumer = config.client_config().create()?;
+        Ok(Self { client: Arc::new(client), topics })
+    }
+
+    pub async fn check(&self, timeout: Duration) -> Result<(), String> {
+        let client = Arc::clone(&self.client);
+        let metadata = tokio::task::spawn_blocking(move || client.fetch_metadata(None, timeout))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let missing: Vec<&str> = self
+            .topics
+            .iter()
+            .filter(|wanted| !metadata.topics().iter().any(|t| t.name() == wanted.as_str() && t.error().is_none()))
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() { Ok(()) } else { Err(format!("missing topics: {}", missing.join(", "))) }
+    }
+}

@@ -1,0 +1,15 @@
+//! What every ordertrack service needs around its business logic. Each module holds
+//! one concern and its configuration section.
+
+pub mod config;
+pub mod http;
+pub mod kafka;
+pub mod logging;
+pub mod metrics;
+pub mod postgres;
+pub mod readiness;
+pub mod redis;
+pub mod secret;
+pub mod supervisor;
+
+pub use secret::Secret;

@@ -1,0 +1,92 @@
+//! Redis: a connection pool (deadpool-redis) and the key prefix that keeps each
+//! service's (and each test's) keys apart.
+
+use std::time::Duration;
+
+use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
+use serde::{Deserialize, Serialize};
+
+use crate::config::ConfigError;
+use crate::secret::{redact_url, Secret};
+
+pub type RedisPool = Pool;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// `redis://[:password@]host:port[/db]`.
+    pub url: Secret,
+    /// Put in front of every key this service writes.
+    pub key_prefix: String,
+    pub pool_size: usize,
+    /// How long a command (or getting a connection) may take before it counts as failed.
+    pub timeout_ms: u64,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("redis://127.0.0.1:6379/0"),
+            key_prefix: String::new(),
+            pool_size: 16,
+            timeout_ms: 1000,
+        }
+    }
+}
+
+impl RedisConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.url.expose();
+        if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://")) {
+            return Err(ConfigError::invalid("redis.url", "must start with redis://, rediss:// or redis+unix://"));
+        }
+        if self.pool_size == 0 {
+            return Err(ConfigError::invalid("redis.pool_size", "must be at least 1"));
+        }
+        if self.timeout_ms == 0 {
+            return Err(ConfigError::invalid("redis.timeout_ms", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+
+    /// The full key for `key` under this service's prefix.
+    pub fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.key_prefix)
+    }
+
+    pub fn redacted_url(&self) -> String {
+        redact_url(self.url.expose())
+    }
+}
+
+/// Builds the pool. Unlike Postgres, Redis is not required at start-up: every service
+/// that uses it degrades without it, and readiness reports it.
+pub fn pool(config: &RedisConfig) -> anyhow::Result<RedisPool> {
+    let mut pool_config = deadpool_redis::Config::from_url(config.url.expose());
+    pool_config.pool = Some(PoolConfig {
+        max_size: config.pool_size,
+        timeouts: Timeouts {
+            wait: Some(config.timeout()),
+            create: Some(config.timeout()),
+            recycle: Some(config.timeout()),
+        },
+        ..PoolConfig::default()
+    });
+    pool_config
+        .create_pool(Some(Runtime::Tokio1))
+        .map_err(|error| anyhow::anyhow!("redis pool for {}: {error}", config.redacted_url()))
+}
+
+/// Sends `PING` and expects `PONG`.
+pub async fn ping(pool: &RedisPool, timeout: Duration) -> Result<(), String> {
+    let check = async {
+        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        let pong: String = deadpool_redis::redis::cmd("PING").query_async(&mut conn).await.map_err(|e| e.to_string())?;
+        if pong == "PONG" { Ok(()) } else { Err(format!("unexpected answer to PING: {pong}")) }
+    };
+    tokio::time::timeout(timeout, check).await.map_err(|_| format!("no answer within {timeout:?}"))?
+}

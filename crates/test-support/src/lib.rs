@@ -1,0 +1,137 @@
+//! Helpers for tests that run against the real servers. Each test gets its own
+//! database, Redis key prefix and Kafka topic names, so tests run in parallel.
+//!
+//! Where the servers are comes from the environment that `scripts/dev test` sets
+//! (`ORDERTRACK_TEST_POSTGRES_URL`, `..._REDIS_URL`, `..._KAFKA_BROKERS`,
+//! `..._TANSU_BIN`); the defaults match that script's ports.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod broker;
+mod proxy;
+
+use std::future::Future;
+use std::time::Duration;
+
+use diesel_async::RunQueryDsl;
+use platform::kafka::KafkaConfig;
+use platform::postgres::PostgresConfig;
+use platform::redis::RedisConfig;
+use platform::Secret;
+
+pub use broker::PrivateBroker;
+pub use proxy::TcpProxy;
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+/// URL of the `postgres` database of the test cluster (used to create test databases).
+pub fn postgres_admin_url() -> String {
+    env_or("ORDERTRACK_TEST_POSTGRES_URL", "postgres://ordertrack:ordertrack@127.0.0.1:55432/postgres")
+}
+
+pub fn redis_url() -> String {
+    env_or("ORDERTRACK_TEST_REDIS_URL", "redis://127.0.0.1:56379/1")
+}
+
+pub fn kafka_brokers() -> String {
+    env_or("ORDERTRACK_TEST_KAFKA_BROKERS", "127.0.0.1:59093")
+}
+
+pub fn tansu_bin() -> String {
+    let default = std::env::var("HOME").map(|home| format!("{home}/.cache/ordertrack/tansu-0.6.0/bin/tansu")).unwrap_or_default();
+    env_or("ORDERTRACK_TEST_TANSU_BIN", &default)
+}
+
+/// A name no other test uses: `t_<tag>_<12 hex digits>` (lower case, fit for a
+/// database, a key prefix or a topic name).
+pub fn unique_name(tag: &str) -> String {
+    let tag: String = tag.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("t_{tag}_{}", &random[..12])
+}
+
+/// Replaces the database name of a `postgres://` URL.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, _) = url.rsplit_once('/').expect("a postgres URL has a path");
+    format!("{base}/{database}")
+}
+
+/// Creates an empty database for one test and returns its URL. `scripts/dev test` drops
+/// databases of earlier runs.
+pub async fn fresh_database(tag: &str) -> String {
+    let name = unique_name(tag);
+    let admin = postgres_admin_url();
+    let mut conn = platform::postgres::connect_once(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the test Postgres at {admin} ({e}); run `scripts/dev infra` first"));
+    diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.expect("create test database");
+    with_database(&admin, &name)
+}
+
+/// Postgres settings for a service under test, pointing at `url`.
+pub fn postgres_config(url: &str) -> PostgresConfig {
+    PostgresConfig { url: Secret::new(url), pool_size: 4, connect_timeout_ms: 2000, run_migrations: true }
+}
+
+/// Redis settings with a key prefix of the test's own.
+pub fn redis_config(tag: &str) -> RedisConfig {
+    RedisConfig {
+        url: Secret::new(redis_url()),
+        key_prefix: format!("{}:", unique_name(tag)),
+        pool_size: 4,
+        timeout_ms: 1000,
+    }
+}
+
+/// Kafka settings with a topic prefix and consumer group of the test's own.
+pub fn kafka_config(tag: &str) -> KafkaConfig {
+    let prefix = format!("{}_", unique_name(tag));
+    KafkaConfig {
+        brokers: kafka_brokers(),
+        consumer_group: format!("{prefix}group"),
+        topic_prefix: prefix,
+        request_timeout_ms: 3000,
+        linger_ms: 1,
+        delivery_timeout_ms: 10_000,
+    }
+}
+
+/// Creates every system topic (and its dead-letter topic) under the config's prefix.
+pub async fn create_system_topics(config: &KafkaConfig) {
+    let topics = platform::kafka::system_topics(config, 2);
+    platform::kafka::create_topics(config, &topics).await.expect("create test topics");
+}
+
+/// A logger for services under test: JSON lines of warnings and worse, on stdout
+/// (which the test harness captures and shows for failing tests).
+pub fn test_log_config() -> platform::logging::LogConfig {
+    platform::logging::LogConfig { level: platform::logging::LogLevel::Warning }
+}
+
+/// Polls `probe` until it returns `Some`, or panics after `within` naming `what`.
+/// For waiting on asynchronous effects; it asserts an outcome, never a duration.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("gave up waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// GET `url` and return the status code and JSON body (Null when not JSON).
+pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::get(url).await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
