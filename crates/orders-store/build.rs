@@ -1,4 +1,5 @@
-// Rebuild when a migration changes: they are embedded in the crate.
+// The migrations are embedded in the crate: rebuild when one changes.
+
 fn main() {
     println!("cargo:rerun-if-changed=../../migrations/orders");
 }

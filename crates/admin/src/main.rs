@@ -1,1 +1,130 @@
-fn main() {}
+//! `ordertrack-admin`: create the Kafka topics, run the database migrations.
+#![allow(clippy::print_stdout)]
+
+use std::process::ExitCode;
+
+use admin::Database;
+use clap::{Parser, Subcommand};
+use platform::Secret;
+use platform::config::{ConfigError, ServiceConfig};
+use platform::kafka::{self, KafkaConfig};
+use platform::postgres::{self, MigrationDirection, PostgresConfig};
+use serde::{Deserialize, Serialize};
+
+#[derive(Parser)]
+#[command(
+    name = "ordertrack-admin",
+    about = "One-shot operations for an ordertrack deployment"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create every topic (and its dead-letter topic) that does not exist yet. The
+    /// brokers and topic prefix come from ORDERTRACK_KAFKA__BROKERS and
+    /// ORDERTRACK_KAFKA__TOPIC_PREFIX.
+    CreateTopics {
+        /// Partitions of each new topic (dead-letter topics get one).
+        #[arg(long, default_value_t = 4)]
+        partitions: i32,
+    },
+    /// Apply pending migrations (or revert all) of the databases given.
+    Migrate {
+        /// URL of the orders database.
+        #[arg(long, env = "ORDERTRACK_ORDERS_DATABASE_URL")]
+        orders: Option<String>,
+        /// URL of the courier tracker's database.
+        #[arg(long, env = "ORDERTRACK_TRACKER_DATABASE_URL")]
+        tracker: Option<String>,
+        /// URL of the logistics adapter's database.
+        #[arg(long, env = "ORDERTRACK_LOGISTICS_DATABASE_URL")]
+        logistics: Option<String>,
+        /// Revert every migration instead (destroys the data).
+        #[arg(long)]
+        revert: bool,
+    },
+}
+
+/// The admin tool reads the `kafka` section like a service does.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct AdminConfig {
+    kafka: KafkaConfig,
+}
+
+impl ServiceConfig for AdminConfig {
+    const SERVICE: &'static str = "admin";
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.kafka.validate()
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse().command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("ordertrack-admin: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::CreateTopics { partitions } => {
+            anyhow::ensure!(partitions >= 1, "--partitions must be at least 1");
+            let config: AdminConfig = platform::config::load()?;
+            let topics = kafka::system_topics(&config.kafka, partitions);
+            let created = kafka::create_topics(&config.kafka, &topics).await?;
+            for topic in &topics {
+                let state = if created.contains(&topic.name) {
+                    "created"
+                } else {
+                    "exists"
+                };
+                println!("    topic {:<40} {state}", topic.name);
+            }
+        }
+        Command::Migrate {
+            orders,
+            tracker,
+            logistics,
+            revert,
+        } => {
+            let urls = [
+                (Database::Orders, orders),
+                (Database::Tracker, tracker),
+                (Database::Logistics, logistics),
+            ];
+            anyhow::ensure!(
+                urls.iter().any(|(_, url)| url.is_some()),
+                "give at least one of --orders, --tracker, --logistics"
+            );
+            let direction = if revert {
+                MigrationDirection::RevertAll
+            } else {
+                MigrationDirection::Up
+            };
+            for (database, url) in urls {
+                let Some(url) = url else { continue };
+                let config = PostgresConfig {
+                    url: Secret::new(url),
+                    ..PostgresConfig::default()
+                };
+                let versions = postgres::migrate(&config, database.migrations(), direction).await?;
+                let verb = if revert { "reverted" } else { "applied" };
+                if versions.is_empty() {
+                    println!("    {:<10} up to date", database.name());
+                } else {
+                    println!("    {:<10} {verb} {}", database.name(), versions.join(", "));
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,7 +1,7 @@
 //! The orders database, shared by order-api and order-grpc (two front doors of one
 //! bounded context): its schema, migrations and repositories.
 
-use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 pub mod schema;
 

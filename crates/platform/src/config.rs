@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use figment::providers::{Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// Prefix of every environment variable ordertrack reads.
 pub const ENV_PREFIX: &str = "ORDERTRACK_";
@@ -44,7 +44,10 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid { key: key.into(), message: message.into() }
+        Self::Invalid {
+            key: key.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -120,7 +123,11 @@ fn env_vars(sections: &[String], env: impl IntoIterator<Item = (String, String)>
             let key_path = rest.to_ascii_lowercase().replace("__", ".");
             // figment's lenient parse: numbers, booleans, arrays `[a, b]`, else a string.
             let value = raw.parse::<Value>().unwrap_or(Value::from(raw));
-            Some(EnvVar { name, key_path, value })
+            Some(EnvVar {
+                name,
+                key_path,
+                value,
+            })
         })
         .collect();
     vars.sort_by(|a, b| a.name.cmp(&b.name));

@@ -8,9 +8,9 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage, HttpResponse};
+use actix_web::{HttpMessage, HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use slog::{debug, info, o, Logger};
+use slog::{Logger, debug, info, o};
 
 use crate::config::ConfigError;
 use crate::metrics::Metrics;
@@ -33,15 +33,27 @@ pub struct HttpConfig {
 
 impl HttpConfig {
     pub fn with_port(port: u16) -> Self {
-        Self { host: "127.0.0.1".into(), port, workers: 0, shutdown_timeout_secs: 10, max_body_bytes: 256 * 1024 }
+        Self {
+            host: "127.0.0.1".into(),
+            port,
+            workers: 0,
+            shutdown_timeout_secs: 10,
+            max_body_bytes: 256 * 1024,
+        }
     }
 
     pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
         if self.host.trim().is_empty() {
-            return Err(ConfigError::invalid(format!("{section}.host"), "must not be empty"));
+            return Err(ConfigError::invalid(
+                format!("{section}.host"),
+                "must not be empty",
+            ));
         }
         if self.max_body_bytes == 0 {
-            return Err(ConfigError::invalid(format!("{section}.max_body_bytes"), "must be at least 1"));
+            return Err(ConfigError::invalid(
+                format!("{section}.max_body_bytes"),
+                "must be at least 1",
+            ));
         }
         Ok(())
     }
@@ -49,11 +61,16 @@ impl HttpConfig {
     /// Binds the listener, so the real port is known before the server starts.
     pub fn bind(&self) -> anyhow::Result<TcpListener> {
         let address = format!("{}:{}", self.host, self.port);
-        TcpListener::bind(&address).map_err(|error| anyhow::anyhow!("cannot listen on {address}: {error}"))
+        TcpListener::bind(&address)
+            .map_err(|error| anyhow::anyhow!("cannot listen on {address}: {error}"))
     }
 
     pub fn worker_count(&self) -> usize {
-        if self.workers == 0 { std::thread::available_parallelism().map_or(2, usize::from) } else { self.workers }
+        if self.workers == 0 {
+            std::thread::available_parallelism().map_or(2, usize::from)
+        } else {
+            self.workers
+        }
     }
 }
 
@@ -79,11 +96,17 @@ async fn healthz() -> HttpResponse {
 
 async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
     let report = readiness.check().await;
-    if report.ready { HttpResponse::Ok().json(report) } else { HttpResponse::ServiceUnavailable().json(report) }
+    if report.ready {
+        HttpResponse::Ok().json(report)
+    } else {
+        HttpResponse::ServiceUnavailable().json(report)
+    }
 }
 
 async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render())
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render())
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -110,7 +133,10 @@ pub async fn observe(
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
     let log = request
         .app_data::<web::Data<Logger>>()
-        .map_or_else(|| Logger::root(slog::Discard, o!()), |log| log.get_ref().clone())
+        .map_or_else(
+            || Logger::root(slog::Discard, o!()),
+            |log| log.get_ref().clone(),
+        )
         .new(o!("request_id" => request_id.clone()));
     request.extensions_mut().insert(RequestLog(log.clone()));
     let metrics = request.app_data::<web::Data<Metrics>>().cloned();
@@ -120,11 +146,20 @@ pub async fn observe(
     let mut response = next.call(request).await?;
 
     let status = response.status().as_u16();
-    let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
-        metrics.http_requests.with_label_values(&[method.as_str(), route.as_str(), &status.to_string()]).inc();
-        metrics.http_duration.with_label_values(&[method.as_str(), route.as_str()]).observe(elapsed.as_secs_f64());
+        metrics
+            .http_requests
+            .with_label_values(&[method.as_str(), route.as_str(), &status.to_string()])
+            .inc();
+        metrics
+            .http_duration
+            .with_label_values(&[method.as_str(), route.as_str()])
+            .observe(elapsed.as_secs_f64());
     }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
@@ -136,4 +171,41 @@ pub async fn observe(
         info!(log, "request"; "method" => method, "path" => path, "status" => status, "elapsed_ms" => elapsed_ms);
     }
     Ok(response)
+}
+
+/// Starts an actix-web server on `listener` with the operational endpoints, the
+/// request log and body limits, plus the service's own `routes`. Signals are left to
+/// the [`Supervisor`](crate::supervisor::Supervisor), which stops the server gracefully.
+pub fn serve<F>(
+    config: &HttpConfig,
+    listener: TcpListener,
+    log: Logger,
+    metrics: Metrics,
+    readiness: Readiness,
+    routes: F,
+) -> anyhow::Result<actix_web::dev::Server>
+where
+    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+{
+    let log = web::Data::new(log);
+    let metrics = web::Data::new(metrics);
+    let readiness = web::Data::new(readiness);
+    let max_body = config.max_body_bytes;
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(log.clone())
+            .app_data(metrics.clone())
+            .app_data(readiness.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .app_data(web::JsonConfig::default().limit(max_body))
+            .wrap(actix_web::middleware::from_fn(observe))
+            .configure(ops_routes)
+            .configure(routes.clone())
+    })
+    .listen(listener)?
+    .workers(config.worker_count())
+    .shutdown_timeout(config.shutdown_timeout_secs)
+    .disable_signals()
+    .run();
+    Ok(server)
 }

@@ -11,15 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::topics::Topic;
+use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::ClientConfig;
 use serde::{Deserialize, Serialize};
-use slog::{error, info, warn, Logger};
+use slog::{Logger, error, info, warn};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ConfigError;
@@ -56,14 +56,27 @@ impl Default for KafkaConfig {
 
 impl KafkaConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.brokers.split(',').any(|b| b.trim().rsplit_once(':').is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())) {
-            return Err(ConfigError::invalid("kafka.brokers", "must be a comma-separated list of host:port"));
+        if self.brokers.split(',').any(|b| {
+            b.trim()
+                .rsplit_once(':')
+                .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+        }) {
+            return Err(ConfigError::invalid(
+                "kafka.brokers",
+                "must be a comma-separated list of host:port",
+            ));
         }
         if self.request_timeout_ms == 0 {
-            return Err(ConfigError::invalid("kafka.request_timeout_ms", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "kafka.request_timeout_ms",
+                "must be at least 1",
+            ));
         }
         if self.delivery_timeout_ms == 0 {
-            return Err(ConfigError::invalid("kafka.delivery_timeout_ms", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "kafka.delivery_timeout_ms",
+                "must be at least 1",
+            ));
         }
         Ok(())
     }
@@ -72,7 +85,10 @@ impl KafkaConfig {
     pub fn validate_consumer(&self) -> Result<(), ConfigError> {
         self.validate()?;
         if self.consumer_group.trim().is_empty() {
-            return Err(ConfigError::invalid("kafka.consumer_group", "must not be empty"));
+            return Err(ConfigError::invalid(
+                "kafka.consumer_group",
+                "must not be empty",
+            ));
         }
         Ok(())
     }
@@ -90,7 +106,10 @@ impl KafkaConfig {
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", &self.brokers)
-            .set("socket.timeout.ms", self.request_timeout_ms.max(1000).to_string())
+            .set(
+                "socket.timeout.ms",
+                self.request_timeout_ms.max(1000).to_string(),
+            )
             .set("log_level", "3");
         config
     }
@@ -134,7 +153,11 @@ pub async fn flush(producer: &FutureProducer, timeout: Duration) -> Result<(), K
 
 /// A consumer in `group`, subscribed to `topics`, that starts from the earliest offset
 /// when the group has none and stores offsets only when told to.
-pub fn consumer(config: &KafkaConfig, group: &str, topics: &[String]) -> anyhow::Result<StreamConsumer> {
+pub fn consumer(
+    config: &KafkaConfig,
+    group: &str,
+    topics: &[String],
+) -> anyhow::Result<StreamConsumer> {
     let consumer: StreamConsumer = config
         .client_config()
         .set("group.id", group)
@@ -175,10 +198,22 @@ impl DeadLetters {
         let partition = message.partition().to_string();
         let offset = message.offset().to_string();
         let headers = OwnedHeaders::new()
-            .insert(Header { key: "error", value: Some(reason) })
-            .insert(Header { key: "source_topic", value: Some(message.topic()) })
-            .insert(Header { key: "source_partition", value: Some(&partition) })
-            .insert(Header { key: "source_offset", value: Some(&offset) });
+            .insert(Header {
+                key: "error",
+                value: Some(reason),
+            })
+            .insert(Header {
+                key: "source_topic",
+                value: Some(message.topic()),
+            })
+            .insert(Header {
+                key: "source_partition",
+                value: Some(&partition),
+            })
+            .insert(Header {
+                key: "source_offset",
+                value: Some(&offset),
+            });
         let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&topic).headers(headers);
         if let Some(key) = message.key() {
             record = record.key(key);
@@ -186,7 +221,11 @@ impl DeadLetters {
         if let Some(payload) = message.payload() {
             record = record.payload(payload);
         }
-        self.producer.send(record, Duration::from_secs(0)).await.map(|_| ()).map_err(|(error, _)| error)
+        self.producer
+            .send(record, Duration::from_secs(0))
+            .await
+            .map(|_| ())
+            .map_err(|(error, _)| error)
     }
 }
 
@@ -230,7 +269,9 @@ where
                         warn!(log, "message rejected, sent to the dead-letter topic";
                             "topic" => message.topic(), "partition" => message.partition(),
                             "offset" => message.offset(), "reason" => &reason);
-                        dlq.send(&message, &reason).await.map_err(|e| HandleError::Retry(e.into()))
+                        dlq.send(&message, &reason)
+                            .await
+                            .map_err(|e| HandleError::Retry(e.into()))
                     }
                     None => {
                         error!(log, "message rejected and skipped (no dead-letter topic)";
@@ -254,7 +295,9 @@ where
                 }
             }
         }
-        if let Err(error) = consumer.store_offset(message.topic(), message.partition(), message.offset()) {
+        if let Err(error) =
+            consumer.store_offset(message.topic(), message.partition(), message.offset())
+        {
             // The partition was revoked meanwhile; its new owner will see the message again.
             warn!(log, "could not store offset"; "error" => %error);
         }
@@ -285,15 +328,24 @@ pub fn system_topics(config: &KafkaConfig, partitions: i32) -> Vec<TopicSpec> {
         .iter()
         .flat_map(|topic| {
             [
-                TopicSpec { name: topic.with_prefix(&config.topic_prefix), partitions },
-                TopicSpec { name: topic.dlq_with_prefix(&config.topic_prefix), partitions: 1 },
+                TopicSpec {
+                    name: topic.with_prefix(&config.topic_prefix),
+                    partitions,
+                },
+                TopicSpec {
+                    name: topic.dlq_with_prefix(&config.topic_prefix),
+                    partitions: 1,
+                },
             ]
         })
         .collect()
 }
 
 /// Creates the topics that do not exist yet; returns the names it created.
-pub async fn create_topics(config: &KafkaConfig, topics: &[TopicSpec]) -> anyhow::Result<Vec<String>> {
+pub async fn create_topics(
+    config: &KafkaConfig,
+    topics: &[TopicSpec],
+) -> anyhow::Result<Vec<String>> {
     let admin: AdminClient<DefaultClientContext> = config.client_config().create()?;
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
@@ -323,7 +375,10 @@ pub struct KafkaProbe {
 impl KafkaProbe {
     pub fn new(config: &KafkaConfig, topics: Vec<String>) -> anyhow::Result<Self> {
         let client: BaseConsumer = config.client_config().create()?;
-        Ok(Self { client: Arc::new(client), topics })
+        Ok(Self {
+            client: Arc::new(client),
+            topics,
+        })
     }
 
     pub async fn check(&self, timeout: Duration) -> Result<(), String> {
@@ -335,9 +390,18 @@ impl KafkaProbe {
         let missing: Vec<&str> = self
             .topics
             .iter()
-            .filter(|wanted| !metadata.topics().iter().any(|t| t.name() == wanted.as_str() && t.error().is_none()))
+            .filter(|wanted| {
+                !metadata
+                    .topics()
+                    .iter()
+                    .any(|t| t.name() == wanted.as_str() && t.error().is_none())
+            })
             .map(String::as_str)
             .collect();
-        if missing.is_empty() { Ok(()) } else { Err(format!("missing topics: {}", missing.join(", "))) }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("missing topics: {}", missing.join(", ")))
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod postgres;
 pub mod readiness;
 pub mod redis;
 pub mod secret;
+pub mod service;
 pub mod supervisor;
 
 pub use secret::Secret;

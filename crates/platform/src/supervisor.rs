@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use rdkafka::producer::FutureProducer;
-use slog::{error, info, warn, Logger};
+use slog::{Logger, error, info, warn};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -52,7 +52,11 @@ impl Supervisor {
     }
 
     /// Runs a part on the runtime; it must return once the shutdown token is cancelled.
-    pub fn spawn(&mut self, name: &'static str, part: impl Future<Output = anyhow::Result<()>> + Send + 'static) {
+    pub fn spawn(
+        &mut self,
+        name: &'static str,
+        part: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+    ) {
         self.tasks.push((name, tokio::spawn(part)));
     }
 
@@ -62,11 +66,23 @@ impl Supervisor {
     }
 
     pub async fn run(self) -> anyhow::Result<()> {
-        let Supervisor { log, shutdown, http, tasks, producers, drain_timeout } = self;
+        let Supervisor {
+            log,
+            shutdown,
+            http,
+            tasks,
+            producers,
+            drain_timeout,
+        } = self;
         let handles: Vec<_> = http.iter().map(|(_, server)| server.handle()).collect();
         let mut running: FuturesUnordered<_> = http
             .into_iter()
-            .map(|(name, server)| (name, tokio::spawn(async move { server.await.map_err(anyhow::Error::from) })))
+            .map(|(name, server)| {
+                (
+                    name,
+                    tokio::spawn(async move { server.await.map_err(anyhow::Error::from) }),
+                )
+            })
             .chain(tasks)
             .map(|(name, handle)| async move { (name, handle.await) })
             .collect();
@@ -117,7 +133,7 @@ impl Supervisor {
 async fn termination_signal() -> &'static str {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{signal, SignalKind};
+        use tokio::signal::unix::{SignalKind, signal};
         match signal(SignalKind::terminate()) {
             Ok(mut sigterm) => tokio::select! {
                 _ = sigterm.recv() => "SIGTERM",

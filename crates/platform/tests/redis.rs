@@ -1,5 +1,5 @@
 //! Redis plumbing against the real server.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use deadpool_redis::redis::AsyncCommands;
 use platform::redis;
@@ -24,7 +24,12 @@ async fn values_round_trip_under_the_key_prefix() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ping_fails_while_redis_is_unreachable_and_recovers() {
-    let upstream = test_support::redis_url().trim_start_matches("redis://").split('/').next().unwrap().to_owned();
+    let upstream = test_support::redis_url()
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
     let proxy = TcpProxy::start(&upstream).await;
     let mut config = test_support::redis_config("ping");
     config.url = platform::Secret::new(format!("redis://{}/1", proxy.address()));
@@ -35,8 +40,10 @@ async fn ping_fails_while_redis_is_unreachable_and_recovers() {
     assert!(redis::ping(&pool, config.timeout()).await.is_err());
 
     proxy.restore();
-    test_support::eventually("redis answers again", std::time::Duration::from_secs(10), || async {
-        redis::ping(&pool, config.timeout()).await.ok()
-    })
+    test_support::eventually(
+        "redis answers again",
+        std::time::Duration::from_secs(10),
+        || async { redis::ping(&pool, config.timeout()).await.ok() },
+    )
     .await;
 }

@@ -1,0 +1,33 @@
+//! One-shot operations for a deployment: create the Kafka topics and apply (or revert)
+//! the database migrations of every bounded context. The local stack, the compose
+//! one-shot steps and the tests all use these.
+
+use diesel_migrations::EmbeddedMigrations;
+
+/// A database of the system and the migrations that shape it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    Orders,
+    Tracker,
+    Logistics,
+}
+
+impl Database {
+    pub const ALL: [Database; 3] = [Database::Orders, Database::Tracker, Database::Logistics];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Database::Orders => "orders",
+            Database::Tracker => "tracker",
+            Database::Logistics => "logistics",
+        }
+    }
+
+    pub fn migrations(self) -> EmbeddedMigrations {
+        match self {
+            Database::Orders => orders_store::MIGRATIONS,
+            Database::Tracker => courier_tracker::store::MIGRATIONS,
+            Database::Logistics => logistics_adapter::store::MIGRATIONS,
+        }
+    }
+}

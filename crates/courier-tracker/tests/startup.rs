@@ -1,0 +1,106 @@
+//! courier-tracker starts on port 0 against real servers, follows its dependencies in
+//! `/readyz`, refuses bad configuration clearly and stops cleanly on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use courier_tracker::{Application, Config};
+use platform::http::HttpConfig;
+use test_support::service::{self, Dependencies};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_courier-tracker");
+
+fn config(deps: &Dependencies) -> Config {
+    Config {
+        http: HttpConfig::with_port(0),
+        postgres: deps.postgres_config(),
+        redis: deps.redis_config(),
+        kafka: deps.kafka.clone(),
+        log: test_support::test_log_config(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
+    let mut deps = Dependencies::start("courier_tracker", true, true).await;
+    let app = Application::build(config(&deps)).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let stop = app.shutdown_token();
+    let running = tokio::spawn(app.run_until_stopped());
+
+    let (status, body) = test_support::get_json(&format!("{base}/healthz")).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    deps.assert_readiness_follows_each_dependency(&base).await;
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("ordertrack_http_requests_total{"),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"route="/readyz""#), "{metrics}");
+
+    stop.cancel();
+    running.await.unwrap().unwrap();
+}
+
+#[test]
+fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
+    service::assert_start_fails(
+        BINARY,
+        &[("ORDERTRACK_HTTP__PROT", "1")],
+        2,
+        &["unknown field", "prot", "ORDERTRACK_HTTP__PROT"],
+    );
+    service::assert_start_fails(
+        BINARY,
+        &[("ORDERTRACK_HTTP__PORT", "eighty")],
+        2,
+        &["http.port", "ORDERTRACK_HTTP__PORT"],
+    );
+    service::assert_start_fails(
+        BINARY,
+        &[(
+            "ORDERTRACK_POSTGRES__URL",
+            "postgres://ordertrack:secret-pw@127.0.0.1:1/ordertrack",
+        )],
+        1,
+        &[
+            "start-up failed",
+            "postgres",
+            "127.0.0.1:1",
+            "not reachable",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_the_process_cleanly() {
+    let deps = Dependencies::start("courier_tracker_sigterm", true, true).await;
+    let port = service::free_port();
+    let (postgres, redis) = (deps.postgres_config(), deps.redis_config());
+    service::assert_sigterm_stops_cleanly(
+        BINARY,
+        &[
+            ("ORDERTRACK_HTTP__PORT", &port.to_string()),
+            ("ORDERTRACK_POSTGRES__URL", postgres.url.expose()),
+            ("ORDERTRACK_REDIS__URL", redis.url.expose()),
+            ("ORDERTRACK_KAFKA__BROKERS", &deps.kafka.brokers),
+            ("ORDERTRACK_KAFKA__TOPIC_PREFIX", &deps.kafka.topic_prefix),
+        ],
+        port,
+    )
+    .await;
+}
+
+#[test]
+fn the_shipped_config_file_is_valid() {
+    let path = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/courier-tracker.toml"
+    ));
+    assert!(path.exists());
+    let loaded: Config = platform::config::load_from(Some(path), Vec::new()).unwrap();
+    assert_eq!(loaded.http.host, "0.0.0.0");
+}

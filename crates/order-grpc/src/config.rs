@@ -1,0 +1,77 @@
+//! order-grpc's configuration. Every key is documented in `config/order-grpc.toml`.
+
+use platform::config::{ConfigError, ServiceConfig};
+use platform::http::HttpConfig;
+use platform::kafka::KafkaConfig;
+use platform::logging::LogConfig;
+use platform::postgres::PostgresConfig;
+use platform::redis::RedisConfig;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub grpc: GrpcConfig,
+    /// The operational HTTP port (`/healthz`, `/readyz`, `/metrics`).
+    pub http: HttpConfig,
+    pub postgres: PostgresConfig,
+    pub redis: RedisConfig,
+    pub kafka: KafkaConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcConfig {
+    pub host: String,
+    /// 0 picks a free port (tests).
+    pub port: u16,
+    /// How often the standard gRPC health service re-checks the dependencies.
+    pub health_interval_ms: u64,
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 50051,
+            health_interval_ms: 2000,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            grpc: GrpcConfig::default(),
+            http: HttpConfig::with_port(8084),
+            postgres: PostgresConfig::default(),
+            redis: RedisConfig::default(),
+            kafka: KafkaConfig {
+                consumer_group: "order-grpc".into(),
+                ..KafkaConfig::default()
+            },
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl ServiceConfig for Config {
+    const SERVICE: &'static str = "order-grpc";
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.grpc.host.trim().is_empty() {
+            return Err(ConfigError::invalid("grpc.host", "must not be empty"));
+        }
+        if self.grpc.health_interval_ms == 0 {
+            return Err(ConfigError::invalid(
+                "grpc.health_interval_ms",
+                "must be at least 1",
+            ));
+        }
+        self.http.validate("http")?;
+        self.postgres.validate()?;
+        self.redis.validate()?;
+        self.kafka.validate_consumer()
+    }
+}
