@@ -12,10 +12,7 @@ use platform::postgres::{self, MigrationDirection, PostgresConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Parser)]
-#[command(
-    name = "ordertrack-admin",
-    about = "One-shot operations for an ordertrack deployment"
-)]
+#[command(name = "ordertrack-admin", about = "One-shot operations for an ordertrack deployment")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -82,40 +79,20 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let topics = kafka::system_topics(&config.kafka, partitions);
             let created = kafka::create_topics(&config.kafka, &topics).await?;
             for topic in &topics {
-                let state = if created.contains(&topic.name) {
-                    "created"
-                } else {
-                    "exists"
-                };
+                let state = if created.contains(&topic.name) { "created" } else { "exists" };
                 println!("    topic {:<40} {state}", topic.name);
             }
         }
-        Command::Migrate {
-            orders,
-            tracker,
-            logistics,
-            revert,
-        } => {
-            let urls = [
-                (Database::Orders, orders),
-                (Database::Tracker, tracker),
-                (Database::Logistics, logistics),
-            ];
+        Command::Migrate { orders, tracker, logistics, revert } => {
+            let urls = [(Database::Orders, orders), (Database::Tracker, tracker), (Database::Logistics, logistics)];
             anyhow::ensure!(
                 urls.iter().any(|(_, url)| url.is_some()),
                 "give at least one of --orders, --tracker, --logistics"
             );
-            let direction = if revert {
-                MigrationDirection::RevertAll
-            } else {
-                MigrationDirection::Up
-            };
+            let direction = if revert { MigrationDirection::RevertAll } else { MigrationDirection::Up };
             for (database, url) in urls {
                 let Some(url) = url else { continue };
-                let config = PostgresConfig {
-                    url: Secret::new(url),
-                    ..PostgresConfig::default()
-                };
+                let config = PostgresConfig { url: Secret::new(url), ..PostgresConfig::default() };
                 let versions = postgres::migrate(&config, database.migrations(), direction).await?;
                 let verb = if revert { "reverted" } else { "applied" };
                 if versions.is_empty() {

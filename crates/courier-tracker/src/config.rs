@@ -23,16 +23,11 @@ impl Default for Config {
         Self {
             http: HttpConfig::with_port(8081),
             postgres: PostgresConfig {
-                url: platform::Secret::new(
-                    "postgres://ordertrack:ordertrack@127.0.0.1:5432/ordertrack_tracker",
-                ),
+                url: platform::Secret::new("postgres://ordertrack:ordertrack@127.0.0.1:5432/ordertrack_tracker"),
                 ..PostgresConfig::default()
             },
             redis: RedisConfig::default(),
-            kafka: KafkaConfig {
-                consumer_group: "courier-tracker".into(),
-                ..KafkaConfig::default()
-            },
+            kafka: KafkaConfig { consumer_group: "courier-tracker".into(), ..KafkaConfig::default() },
             log: LogConfig::default(),
         }
     }

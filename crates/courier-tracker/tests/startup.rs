@@ -29,16 +29,8 @@ async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
     let (status, body) = test_support::get_json(&format!("{base}/healthz")).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     deps.assert_readiness_follows_each_dependency(&base).await;
-    let metrics = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("ordertrack_http_requests_total{"),
-        "{metrics}"
-    );
+    let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("ordertrack_http_requests_total{"), "{metrics}");
     assert!(metrics.contains(r#"route="/readyz""#), "{metrics}");
 
     stop.cancel();
@@ -61,17 +53,9 @@ fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
     );
     service::assert_start_fails(
         BINARY,
-        &[(
-            "ORDERTRACK_POSTGRES__URL",
-            "postgres://ordertrack:secret-pw@127.0.0.1:1/ordertrack",
-        )],
+        &[("ORDERTRACK_POSTGRES__URL", "postgres://ordertrack:secret-pw@127.0.0.1:1/ordertrack")],
         1,
-        &[
-            "start-up failed",
-            "postgres",
-            "127.0.0.1:1",
-            "not reachable",
-        ],
+        &["start-up failed", "postgres", "127.0.0.1:1", "not reachable"],
     );
 }
 
@@ -96,10 +80,7 @@ async fn sigterm_stops_the_process_cleanly() {
 
 #[test]
 fn the_shipped_config_file_is_valid() {
-    let path = std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../config/courier-tracker.toml"
-    ));
+    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/courier-tracker.toml"));
     assert!(path.exists());
     let loaded: Config = platform::config::load_from(Some(path), Vec::new()).unwrap();
     assert_eq!(loaded.http.host, "0.0.0.0");

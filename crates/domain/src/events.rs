@@ -21,11 +21,7 @@ pub enum DecodeError {
 
 impl Envelope {
     /// Wraps a payload in a new envelope with a fresh UUID v7 event id.
-    pub fn new(
-        producer: &str,
-        occurred_at: prost_types::Timestamp,
-        payload: envelope::Payload,
-    ) -> Self {
+    pub fn new(producer: &str, occurred_at: prost_types::Timestamp, payload: envelope::Payload) -> Self {
         Self {
             event_id: uuid::Uuid::now_v7().to_string(),
             event_type: payload.event_type().to_owned(),
@@ -39,9 +35,7 @@ impl Envelope {
     pub fn decode_checked(bytes: &[u8]) -> Result<Self, DecodeError> {
         let envelope = Self::decode(bytes)?;
         if envelope.payload.is_none() {
-            return Err(DecodeError::MissingPayload {
-                event_id: envelope.event_id,
-            });
+            return Err(DecodeError::MissingPayload { event_id: envelope.event_id });
         }
         Ok(envelope)
     }
@@ -73,14 +67,7 @@ mod tests {
             message: "Your parcel is on its way".into(),
             actor: Actor::Storefront as i32,
         });
-        let sent = Envelope::new(
-            "order-api",
-            prost_types::Timestamp {
-                seconds: 1,
-                nanos: 0,
-            },
-            payload,
-        );
+        let sent = Envelope::new("order-api", prost_types::Timestamp { seconds: 1, nanos: 0 }, payload);
         let received = Envelope::decode_checked(&sent.encode_to_vec()).unwrap();
         assert_eq!(received, sent);
         assert_eq!(received.event_type, "customer_notification");
@@ -88,14 +75,8 @@ mod tests {
 
     #[test]
     fn envelope_without_payload_is_refused() {
-        let empty = Envelope {
-            event_id: "e".into(),
-            ..Default::default()
-        };
-        assert!(matches!(
-            Envelope::decode_checked(&empty.encode_to_vec()),
-            Err(DecodeError::MissingPayload { .. })
-        ));
+        let empty = Envelope { event_id: "e".into(), ..Default::default() };
+        assert!(matches!(Envelope::decode_checked(&empty.encode_to_vec()), Err(DecodeError::MissingPayload { .. })));
     }
 
     #[test]

@@ -51,18 +51,9 @@ mod tests {
         let names: Vec<_> = Topic::ALL.iter().map(|t| t.name()).collect();
         assert_eq!(
             names,
-            [
-                "order_created",
-                "order_updated",
-                "order_commands",
-                "courier_locations",
-                "customer_notifications"
-            ]
+            ["order_created", "order_updated", "order_commands", "courier_locations", "customer_notifications"]
         );
         assert_eq!(Topic::OrderCommands.with_prefix("t1_"), "t1_order_commands");
-        assert_eq!(
-            Topic::OrderCommands.dlq_with_prefix(""),
-            "order_commands.dlq"
-        );
+        assert_eq!(Topic::OrderCommands.dlq_with_prefix(""), "order_commands.dlq");
     }
 }

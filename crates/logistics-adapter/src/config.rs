@@ -21,15 +21,10 @@ impl Default for Config {
         Self {
             http: HttpConfig::with_port(8083),
             postgres: PostgresConfig {
-                url: platform::Secret::new(
-                    "postgres://ordertrack:ordertrack@127.0.0.1:5432/ordertrack_logistics",
-                ),
+                url: platform::Secret::new("postgres://ordertrack:ordertrack@127.0.0.1:5432/ordertrack_logistics"),
                 ..PostgresConfig::default()
             },
-            kafka: KafkaConfig {
-                consumer_group: "logistics-adapter".into(),
-                ..KafkaConfig::default()
-            },
+            kafka: KafkaConfig { consumer_group: "logistics-adapter".into(), ..KafkaConfig::default() },
             log: LogConfig::default(),
         }
     }

@@ -36,43 +36,22 @@ impl Application {
             postgres::migrate(&config.postgres, store::MIGRATIONS, MigrationDirection::Up).await?;
         }
         let producer = kafka::producer(&config.kafka, "logistics-adapter")?;
-        let topics = [
-            Topic::OrderCreated,
-            Topic::OrderUpdated,
-            Topic::OrderCommands,
-        ];
-        let probe = KafkaProbe::new(
-            &config.kafka,
-            topics.map(|t| config.kafka.topic(t)).to_vec(),
-        )?;
+        let topics = [Topic::OrderCreated, Topic::OrderUpdated, Topic::OrderCommands];
+        let probe = KafkaProbe::new(&config.kafka, topics.map(|t| config.kafka.topic(t)).to_vec())?;
         let readiness = Readiness::new(Duration::from_secs(2))
             .with("postgres", Dependency::Postgres(pool))
             .with("kafka", Dependency::Kafka(probe));
 
         let listener = config.http.bind()?;
         let port = listener.local_addr()?.port();
-        let server = http::serve(
-            &config.http,
-            listener,
-            log.clone(),
-            metrics,
-            readiness,
-            routes::configure,
-        )?;
+        let server = http::serve(&config.http, listener, log.clone(), metrics, readiness, routes::configure)?;
 
-        let mut supervisor = Supervisor::new(
-            log.clone(),
-            Duration::from_secs(config.http.shutdown_timeout_secs + 5),
-        );
+        let mut supervisor = Supervisor::new(log.clone(), Duration::from_secs(config.http.shutdown_timeout_secs + 5));
         supervisor.add_http("http", server);
         supervisor.flush_on_stop(producer);
         info!(log, "logistics-adapter started"; "port" => port, "postgres" => config.postgres.redacted_url(),
             "kafka" => &config.kafka.brokers);
-        Ok(Self {
-            port,
-            supervisor,
-            _logging: logging,
-        })
+        Ok(Self { port, supervisor, _logging: logging })
     }
 
     pub fn port(&self) -> u16 {

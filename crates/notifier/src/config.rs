@@ -18,10 +18,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             http: HttpConfig::with_port(8082),
-            kafka: KafkaConfig {
-                consumer_group: "notifier".into(),
-                ..KafkaConfig::default()
-            },
+            kafka: KafkaConfig { consumer_group: "notifier".into(), ..KafkaConfig::default() },
             log: LogConfig::default(),
         }
     }

@@ -30,41 +30,18 @@ impl Application {
         let log = logging.log.clone();
         let metrics = Metrics::new("notifier")?;
 
-        let topics = [
-            Topic::OrderCreated,
-            Topic::OrderUpdated,
-            Topic::CourierLocations,
-            Topic::CustomerNotifications,
-        ];
-        let probe = KafkaProbe::new(
-            &config.kafka,
-            topics.map(|t| config.kafka.topic(t)).to_vec(),
-        )?;
-        let readiness =
-            Readiness::new(Duration::from_secs(2)).with("kafka", Dependency::Kafka(probe));
+        let topics = [Topic::OrderCreated, Topic::OrderUpdated, Topic::CourierLocations, Topic::CustomerNotifications];
+        let probe = KafkaProbe::new(&config.kafka, topics.map(|t| config.kafka.topic(t)).to_vec())?;
+        let readiness = Readiness::new(Duration::from_secs(2)).with("kafka", Dependency::Kafka(probe));
 
         let listener = config.http.bind()?;
         let port = listener.local_addr()?.port();
-        let server = http::serve(
-            &config.http,
-            listener,
-            log.clone(),
-            metrics,
-            readiness,
-            routes::configure,
-        )?;
+        let server = http::serve(&config.http, listener, log.clone(), metrics, readiness, routes::configure)?;
 
-        let mut supervisor = Supervisor::new(
-            log.clone(),
-            Duration::from_secs(config.http.shutdown_timeout_secs + 5),
-        );
+        let mut supervisor = Supervisor::new(log.clone(), Duration::from_secs(config.http.shutdown_timeout_secs + 5));
         supervisor.add_http("http", server);
         info!(log, "notifier started"; "port" => port, "kafka" => &config.kafka.brokers);
-        Ok(Self {
-            port,
-            supervisor,
-            _logging: logging,
-        })
+        Ok(Self { port, supervisor, _logging: logging })
     }
 
     pub fn port(&self) -> u16 {

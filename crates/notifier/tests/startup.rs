@@ -9,11 +9,7 @@ use test_support::service::{self, Dependencies};
 const BINARY: &str = env!("CARGO_BIN_EXE_notifier");
 
 fn config(deps: &Dependencies) -> Config {
-    Config {
-        http: HttpConfig::with_port(0),
-        kafka: deps.kafka.clone(),
-        log: test_support::test_log_config(),
-    }
+    Config { http: HttpConfig::with_port(0), kafka: deps.kafka.clone(), log: test_support::test_log_config() }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -27,16 +23,8 @@ async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
     let (status, body) = test_support::get_json(&format!("{base}/healthz")).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     deps.assert_readiness_follows_each_dependency(&base).await;
-    let metrics = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("ordertrack_http_requests_total{"),
-        "{metrics}"
-    );
+    let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("ordertrack_http_requests_total{"), "{metrics}");
     assert!(metrics.contains(r#"route="/readyz""#), "{metrics}");
 
     stop.cancel();
@@ -77,10 +65,7 @@ async fn sigterm_stops_the_process_cleanly() {
 
 #[test]
 fn the_shipped_config_file_is_valid() {
-    let path = std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../config/notifier.toml"
-    ));
+    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/notifier.toml"));
     assert!(path.exists());
     let loaded: Config = platform::config::load_from(Some(path), Vec::new()).unwrap();
     assert_eq!(loaded.http.host, "0.0.0.0");

@@ -2,7 +2,11 @@
 
 use std::time::Duration;
 
+use actix_web::web;
 use domain::topics::Topic;
+use orders_store::Orders;
+use orders_store::cache::OrderCache;
+use orders_store::outbox::{Relay, RelayWakeup};
 use platform::kafka::{self, KafkaProbe};
 use platform::logging::{self, Logging};
 use platform::metrics::Metrics;
@@ -14,8 +18,11 @@ use platform::{http, redis};
 use slog::info;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::ApiKeys;
+use crate::body::BodyLimit;
 use crate::config::Config;
 use crate::routes;
+use crate::state::{AppState, TrackingSettings};
 
 pub struct Application {
     port: u16,
@@ -24,63 +31,63 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to Postgres (and applies the orders migrations), Redis and Kafka, and
-    /// binds the HTTP port (0 picks a free one; see [`Application::port`]).
+    /// Connects to Postgres (and applies the orders migrations), Redis and Kafka, starts
+    /// the outbox relay and binds the HTTP port (0 picks a free one; see [`Application::port`]).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let logging = logging::init("order-api", &config.log);
         let log = logging.log.clone();
         let metrics = Metrics::new("order-api")?;
+        let keys = ApiKeys::new(config.auth.storefront_keys()?);
 
         let pool = postgres::connect(&config.postgres).await?;
         if config.postgres.run_migrations {
-            postgres::migrate(
-                &config.postgres,
-                orders_store::MIGRATIONS,
-                MigrationDirection::Up,
-            )
-            .await?;
+            postgres::migrate(&config.postgres, orders_store::MIGRATIONS, MigrationDirection::Up).await?;
         }
         let redis = redis::pool(&config.redis)?;
         let producer = kafka::producer(&config.kafka, "order-api")?;
-        let produced = [
-            Topic::OrderCreated,
-            Topic::OrderUpdated,
-            Topic::CustomerNotifications,
-        ];
-        let probe = KafkaProbe::new(
-            &config.kafka,
-            produced.map(|t| config.kafka.topic(t)).to_vec(),
-        )?;
-
+        let produced = [Topic::OrderCreated, Topic::OrderUpdated, Topic::CustomerNotifications];
+        let probe = KafkaProbe::new(&config.kafka, produced.map(|t| config.kafka.topic(t)).to_vec())?;
         let readiness = Readiness::new(Duration::from_secs(2))
-            .with("postgres", Dependency::Postgres(pool))
-            .with("redis", Dependency::Redis(redis))
+            .with("postgres", Dependency::Postgres(pool.clone()))
+            .with("redis", Dependency::Redis(redis.clone()))
             .with("kafka", Dependency::Kafka(probe));
+
+        let cache_ttl = Duration::from_secs(config.orders.cache_ttl_secs);
+        let cache = OrderCache::new(redis, config.redis.clone(), cache_ttl, metrics.registry(), log.clone())?;
+        let wakeup = RelayWakeup::default();
+        let store_config = config.orders.store_config(&config.kafka.topic_prefix, "order-api");
+        let orders = Orders::new(pool.clone(), cache.clone(), wakeup.clone(), store_config);
+        let relay = Relay::new(pool, producer.clone(), wakeup, metrics.registry(), log.clone())?;
+
+        let state = web::Data::new(AppState {
+            orders,
+            tracking: TrackingSettings {
+                ticket_secret: config.tracking.ticket_secret.clone(),
+                ticket_ttl: chrono::Duration::seconds(i64::try_from(config.tracking.ticket_ttl_secs).unwrap_or(3600)),
+                public_url: config.tracking.public_url.trim_end_matches('/').to_owned(),
+                live_url: config.tracking.live_url.clone(),
+            },
+        });
+        let keys = web::Data::new(keys);
+        let limit = web::Data::new(BodyLimit(config.http.max_body_bytes));
+        let app_routes = move |cfg: &mut web::ServiceConfig| {
+            cfg.app_data(state.clone()).app_data(keys.clone()).app_data(limit.clone());
+            routes::configure(cfg);
+        };
 
         let listener = config.http.bind()?;
         let port = listener.local_addr()?.port();
-        let server = http::serve(
-            &config.http,
-            listener,
-            log.clone(),
-            metrics,
-            readiness,
-            routes::configure,
-        )?;
+        let server = http::serve(&config.http, listener, log.clone(), metrics, readiness, app_routes)?;
 
-        let mut supervisor = Supervisor::new(
-            log.clone(),
-            Duration::from_secs(config.http.shutdown_timeout_secs + 5),
-        );
+        let mut supervisor = Supervisor::new(log.clone(), Duration::from_secs(config.http.shutdown_timeout_secs + 5));
         supervisor.add_http("http", server);
+        supervisor.spawn("outbox-relay", relay.run(supervisor.shutdown_token()));
+        supervisor.spawn("cache-invalidation-retry", cache.retry_until_stopped(supervisor.shutdown_token()));
         supervisor.flush_on_stop(producer);
         info!(log, "order-api started"; "port" => port, "postgres" => config.postgres.redacted_url(),
-            "redis" => config.redis.redacted_url(), "kafka" => &config.kafka.brokers);
-        Ok(Self {
-            port,
-            supervisor,
-            _logging: logging,
-        })
+            "redis" => config.redis.redacted_url(), "kafka" => &config.kafka.brokers,
+            "stores" => config.auth.storefront_keys.len());
+        Ok(Self { port, supervisor, _logging: logging })
     }
 
     /// The HTTP port actually bound.

@@ -2,7 +2,12 @@
 //! `/readyz`, refuses bad configuration clearly and stops cleanly on SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+use std::collections::BTreeMap;
+
+use order_api::config::TrackingConfig;
 use order_api::{Application, Config};
+use orders_store::orders::AuthSettings;
+use platform::Secret;
 use platform::http::HttpConfig;
 use test_support::service::{self, Dependencies};
 
@@ -15,8 +20,20 @@ fn config(deps: &Dependencies) -> Config {
         redis: deps.redis_config(),
         kafka: deps.kafka.clone(),
         log: test_support::test_log_config(),
+        auth: AuthSettings {
+            storefront_keys: BTreeMap::from([("shop".to_owned(), Secret::new(STORE_KEY))]),
+            service_keys: BTreeMap::new(),
+        },
+        tracking: TrackingConfig { ticket_secret: Secret::new(TICKET_SECRET), ..TrackingConfig::default() },
+        orders: Default::default(),
     }
 }
+
+const STORE_KEY: &str = "a-storefront-key-0123456789";
+const TICKET_SECRET: &str = "a-ticket-secret-0123456789-0123456789";
+/// The secrets every start needs, as environment variables.
+const SECRETS: [(&str, &str); 2] =
+    [("ORDERTRACK_AUTH__STOREFRONT_KEYS__SHOP", STORE_KEY), ("ORDERTRACK_TRACKING__TICKET_SECRET", TICKET_SECRET)];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
@@ -29,16 +46,8 @@ async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
     let (status, body) = test_support::get_json(&format!("{base}/healthz")).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     deps.assert_readiness_follows_each_dependency(&base).await;
-    let metrics = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("ordertrack_http_requests_total{"),
-        "{metrics}"
-    );
+    let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("ordertrack_http_requests_total{"), "{metrics}");
     assert!(metrics.contains(r#"route="/readyz""#), "{metrics}");
 
     stop.cancel();
@@ -59,20 +68,24 @@ fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
         2,
         &["http.port", "ORDERTRACK_HTTP__PORT"],
     );
+    service::assert_start_fails(BINARY, &[], 2, &["auth.storefront_keys"]);
     service::assert_start_fails(
         BINARY,
-        &[(
-            "ORDERTRACK_POSTGRES__URL",
-            "postgres://ordertrack:secret-pw@127.0.0.1:1/ordertrack",
-        )],
-        1,
-        &[
-            "start-up failed",
-            "postgres",
-            "127.0.0.1:1",
-            "not reachable",
-        ],
+        &[SECRETS[0], ("ORDERTRACK_TRACKING__TICKET_SECRET", "short")],
+        2,
+        &["tracking.ticket_secret", "at least 32"],
     );
+    let stderr = service::assert_start_fails(
+        BINARY,
+        &[
+            SECRETS[0],
+            SECRETS[1],
+            ("ORDERTRACK_POSTGRES__URL", "postgres://ordertrack:secret-pw@127.0.0.1:1/ordertrack"),
+        ],
+        1,
+        &["start-up failed", "postgres", "127.0.0.1:1", "not reachable"],
+    );
+    assert!(!stderr.contains("secret-pw"), "the password leaked: {stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -88,6 +101,8 @@ async fn sigterm_stops_the_process_cleanly() {
             ("ORDERTRACK_REDIS__URL", redis.url.expose()),
             ("ORDERTRACK_KAFKA__BROKERS", &deps.kafka.brokers),
             ("ORDERTRACK_KAFKA__TOPIC_PREFIX", &deps.kafka.topic_prefix),
+            SECRETS[0],
+            SECRETS[1],
         ],
         port,
     )
@@ -96,11 +111,10 @@ async fn sigterm_stops_the_process_cleanly() {
 
 #[test]
 fn the_shipped_config_file_is_valid() {
-    let path = std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../config/order-api.toml"
-    ));
+    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/order-api.toml"));
     assert!(path.exists());
-    let loaded: Config = platform::config::load_from(Some(path), Vec::new()).unwrap();
+    let env = SECRETS.map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let loaded: Config = platform::config::load_from(Some(path), env).unwrap();
+    assert_eq!(loaded.auth.storefront_keys.keys().collect::<Vec<_>>(), ["shop"]);
     assert_eq!(loaded.http.host, "0.0.0.0");
 }

@@ -1,5 +1,6 @@
 //! order-grpc's configuration. Every key is documented in `config/order-grpc.toml`.
 
+use orders_store::orders::{AuthSettings, OrdersSettings};
 use platform::config::{ConfigError, ServiceConfig};
 use platform::http::HttpConfig;
 use platform::kafka::KafkaConfig;
@@ -18,6 +19,8 @@ pub struct Config {
     pub redis: RedisConfig,
     pub kafka: KafkaConfig,
     pub log: LogConfig,
+    pub auth: AuthSettings,
+    pub orders: OrdersSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,11 +35,7 @@ pub struct GrpcConfig {
 
 impl Default for GrpcConfig {
     fn default() -> Self {
-        Self {
-            host: "127.0.0.1".into(),
-            port: 50051,
-            health_interval_ms: 2000,
-        }
+        Self { host: "127.0.0.1".into(), port: 50051, health_interval_ms: 2000 }
     }
 }
 
@@ -47,11 +46,10 @@ impl Default for Config {
             http: HttpConfig::with_port(8084),
             postgres: PostgresConfig::default(),
             redis: RedisConfig::default(),
-            kafka: KafkaConfig {
-                consumer_group: "order-grpc".into(),
-                ..KafkaConfig::default()
-            },
+            kafka: KafkaConfig { consumer_group: "order-grpc".into(), ..KafkaConfig::default() },
             log: LogConfig::default(),
+            auth: AuthSettings::default(),
+            orders: OrdersSettings::default(),
         }
     }
 }
@@ -64,14 +62,13 @@ impl ServiceConfig for Config {
             return Err(ConfigError::invalid("grpc.host", "must not be empty"));
         }
         if self.grpc.health_interval_ms == 0 {
-            return Err(ConfigError::invalid(
-                "grpc.health_interval_ms",
-                "must be at least 1",
-            ));
+            return Err(ConfigError::invalid("grpc.health_interval_ms", "must be at least 1"));
         }
         self.http.validate("http")?;
         self.postgres.validate()?;
         self.redis.validate()?;
-        self.kafka.validate_consumer()
+        self.kafka.validate_consumer()?;
+        self.auth.service_keys()?;
+        self.orders.validate()
     }
 }

@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use domain::topics::Topic;
-use platform::kafka::{self, KafkaProbe};
+use orders_store::Orders;
+use orders_store::cache::OrderCache;
+use orders_store::outbox::{Relay, RelayWakeup};
+use platform::kafka::{self, DeadLetters, KafkaProbe};
 use platform::logging::{self, Logging};
 use platform::metrics::Metrics;
 use platform::postgres::{self, MigrationDirection};
@@ -11,11 +14,14 @@ use platform::readiness::{Dependency, Readiness};
 use platform::service::Service;
 use platform::supervisor::Supervisor;
 use platform::{http, redis};
-use slog::info;
+use slog::{info, o};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::grpc;
+use crate::consumers::commands::CommandHandler;
+use crate::consumers::locations::LocationHandler;
+use crate::grpc::track::TrackHub;
+use crate::grpc::{self, OrderGrpc, ServiceKeys};
 
 pub struct Application {
     grpc_port: u16,
@@ -25,21 +31,18 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to Postgres (and applies the orders migrations), Redis and Kafka, and
-    /// binds the gRPC and HTTP ports (0 picks free ones).
+    /// Connects to Postgres (and applies the orders migrations), Redis and Kafka; starts
+    /// the consumers, the outbox relay and the track feed; binds the gRPC and HTTP ports
+    /// (0 picks free ones).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let logging = logging::init("order-grpc", &config.log);
         let log = logging.log.clone();
         let metrics = Metrics::new("order-grpc")?;
+        let keys = ServiceKeys::new(config.auth.service_keys()?);
 
         let pool = postgres::connect(&config.postgres).await?;
         if config.postgres.run_migrations {
-            postgres::migrate(
-                &config.postgres,
-                orders_store::MIGRATIONS,
-                MigrationDirection::Up,
-            )
-            .await?;
+            postgres::migrate(&config.postgres, orders_store::MIGRATIONS, MigrationDirection::Up).await?;
         }
         let redis = redis::pool(&config.redis)?;
         let producer = kafka::producer(&config.kafka, "order-grpc")?;
@@ -50,14 +53,33 @@ impl Application {
             Topic::OrderCommands,
             Topic::CourierLocations,
         ];
-        let probe = KafkaProbe::new(
-            &config.kafka,
-            topics.map(|t| config.kafka.topic(t)).to_vec(),
-        )?;
+        let probe = KafkaProbe::new(&config.kafka, topics.map(|t| config.kafka.topic(t)).to_vec())?;
         let readiness = Readiness::new(Duration::from_secs(2))
-            .with("postgres", Dependency::Postgres(pool))
-            .with("redis", Dependency::Redis(redis))
+            .with("postgres", Dependency::Postgres(pool.clone()))
+            .with("redis", Dependency::Redis(redis.clone()))
             .with("kafka", Dependency::Kafka(probe));
+
+        let cache_ttl = Duration::from_secs(config.orders.cache_ttl_secs);
+        let cache = OrderCache::new(redis, config.redis.clone(), cache_ttl, metrics.registry(), log.clone())?;
+        let wakeup = RelayWakeup::default();
+        let store_config = config.orders.store_config(&config.kafka.topic_prefix, "order-grpc");
+        let orders = Orders::new(pool.clone(), cache.clone(), wakeup.clone(), store_config);
+        let relay = Relay::new(pool, producer.clone(), wakeup, metrics.registry(), log.clone())?;
+
+        let dead_letters = Some(DeadLetters { producer: producer.clone() });
+        let group = config.kafka.consumer_group.clone();
+        let commands_consumer = kafka::consumer(&config.kafka, &group, &[config.kafka.topic(Topic::OrderCommands)])?;
+        let locations_consumer =
+            kafka::consumer(&config.kafka, &group, &[config.kafka.topic(Topic::CourierLocations)])?;
+        let track_consumer = kafka::broadcast_consumer(
+            &config.kafka,
+            "track",
+            &[config.kafka.topic(Topic::OrderUpdated), config.kafka.topic(Topic::CourierLocations)],
+        )?;
+        let commands =
+            CommandHandler::new(orders.clone(), metrics.registry(), log.new(o!("consumer" => "order_commands")))?;
+        let locations = LocationHandler::new(orders.clone(), log.new(o!("consumer" => "courier_locations")));
+        let hub = TrackHub::default();
 
         let address = format!("{}:{}", config.grpc.host, config.grpc.port);
         let grpc_listener = tokio::net::TcpListener::bind(&address)
@@ -66,40 +88,49 @@ impl Application {
         let grpc_port = grpc_listener.local_addr()?.port();
         let http_listener = config.http.bind()?;
         let http_port = http_listener.local_addr()?.port();
-        let server = http::serve(
-            &config.http,
-            http_listener,
-            log.clone(),
-            metrics,
-            readiness.clone(),
-            |_| {},
-        )?;
+        let server = http::serve(&config.http, http_listener, log.clone(), metrics, readiness.clone(), |_| {})?;
 
-        let mut supervisor = Supervisor::new(
-            log.clone(),
-            Duration::from_secs(config.http.shutdown_timeout_secs + 5),
-        );
+        let mut supervisor = Supervisor::new(log.clone(), Duration::from_secs(config.http.shutdown_timeout_secs + 5));
+        let shutdown = supervisor.shutdown_token();
         supervisor.add_http("http", server);
+        let service = OrderGrpc::new(orders, hub.clone(), log.clone());
         let health_interval = Duration::from_millis(config.grpc.health_interval_ms);
+        supervisor
+            .spawn("grpc", grpc::serve(grpc_listener, service, keys, readiness, health_interval, shutdown.clone()));
+        supervisor.spawn("outbox-relay", relay.run(shutdown.clone()));
+        supervisor.spawn("cache-invalidation-retry", cache.retry_until_stopped(shutdown.clone()));
         supervisor.spawn(
-            "grpc",
-            grpc::serve(
-                grpc_listener,
-                readiness,
-                health_interval,
-                supervisor.shutdown_token(),
+            "order-commands-consumer",
+            kafka::consume(
+                commands_consumer,
+                dead_letters.clone(),
+                shutdown.clone(),
+                log.new(o!("consumer" => "order_commands")),
+                move |message| {
+                    let commands = commands.clone();
+                    async move { commands.handle(message).await }
+                },
             ),
         );
+        supervisor.spawn(
+            "courier-locations-consumer",
+            kafka::consume(
+                locations_consumer,
+                dead_letters,
+                shutdown.clone(),
+                log.new(o!("consumer" => "courier_locations")),
+                move |message| {
+                    let locations = locations.clone();
+                    async move { locations.handle(message).await }
+                },
+            ),
+        );
+        supervisor.spawn("track-feed", hub.feed(track_consumer, shutdown, log.new(o!("consumer" => "track_feed"))));
         supervisor.flush_on_stop(producer);
         info!(log, "order-grpc started"; "grpc_port" => grpc_port, "http_port" => http_port,
             "postgres" => config.postgres.redacted_url(), "redis" => config.redis.redacted_url(),
             "kafka" => &config.kafka.brokers);
-        Ok(Self {
-            grpc_port,
-            http_port,
-            supervisor,
-            _logging: logging,
-        })
+        Ok(Self { grpc_port, http_port, supervisor, _logging: logging })
     }
 
     pub fn grpc_port(&self) -> u16 {

@@ -5,8 +5,12 @@
 
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use order_grpc::config::GrpcConfig;
 use order_grpc::{Application, Config};
+use orders_store::orders::AuthSettings;
+use platform::Secret;
 use platform::http::HttpConfig;
 use test_support::service::{self, Dependencies};
 use tonic_health::pb::HealthCheckRequest;
@@ -17,32 +21,28 @@ const BINARY: &str = env!("CARGO_BIN_EXE_order-grpc");
 
 fn config(deps: &Dependencies) -> Config {
     Config {
-        grpc: GrpcConfig {
-            host: "127.0.0.1".into(),
-            port: 0,
-            health_interval_ms: 200,
-        },
+        grpc: GrpcConfig { host: "127.0.0.1".into(), port: 0, health_interval_ms: 200 },
         http: HttpConfig::with_port(0),
         postgres: deps.postgres_config(),
         redis: deps.redis_config(),
         kafka: deps.kafka.clone(),
         log: test_support::test_log_config(),
+        auth: AuthSettings {
+            storefront_keys: BTreeMap::new(),
+            service_keys: BTreeMap::from([("tests".to_owned(), Secret::new(SERVICE_KEY))]),
+        },
+        orders: Default::default(),
     }
 }
 
+const SERVICE_KEY: &str = "a-service-key-0123456789";
+const SECRETS: [(&str, &str); 1] = [("ORDERTRACK_AUTH__SERVICE_KEYS__TESTS", SERVICE_KEY)];
+
 async fn grpc_health(port: u16) -> Option<ServingStatus> {
-    let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
-        .ok()?
-        .connect()
-        .await
-        .ok()?;
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}")).ok()?.connect().await.ok()?;
     let mut client = HealthClient::new(channel);
-    let response = client
-        .check(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .ok()?;
+    let response = client.check(HealthCheckRequest { service: String::new() }).await.ok()?;
     ServingStatus::try_from(response.into_inner().status).ok()
 }
 
@@ -50,36 +50,25 @@ async fn grpc_health(port: u16) -> Option<ServingStatus> {
 async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
     let mut deps = Dependencies::start("order_grpc", true, true).await;
     let app = Application::build(config(&deps)).await.unwrap();
-    let (grpc_port, base) = (
-        app.grpc_port(),
-        format!("http://127.0.0.1:{}", app.http_port()),
-    );
+    let (grpc_port, base) = (app.grpc_port(), format!("http://127.0.0.1:{}", app.http_port()));
     let stop = app.shutdown_token();
     let running = tokio::spawn(app.run_until_stopped());
 
-    test_support::eventually(
-        "gRPC health says SERVING",
-        Duration::from_secs(30),
-        || async { (grpc_health(grpc_port).await == Some(ServingStatus::Serving)).then_some(()) },
-    )
+    test_support::eventually("gRPC health says SERVING", Duration::from_secs(30), || async {
+        (grpc_health(grpc_port).await == Some(ServingStatus::Serving)).then_some(())
+    })
     .await;
     deps.assert_readiness_follows_each_dependency(&base).await;
 
     deps.broker.kill();
-    test_support::eventually(
-        "gRPC health says NOT_SERVING",
-        Duration::from_secs(30),
-        || async {
-            (grpc_health(grpc_port).await == Some(ServingStatus::NotServing)).then_some(())
-        },
-    )
+    test_support::eventually("gRPC health says NOT_SERVING", Duration::from_secs(30), || async {
+        (grpc_health(grpc_port).await == Some(ServingStatus::NotServing)).then_some(())
+    })
     .await;
     deps.broker.resume().await;
-    test_support::eventually(
-        "gRPC health says SERVING again",
-        Duration::from_secs(30),
-        || async { (grpc_health(grpc_port).await == Some(ServingStatus::Serving)).then_some(()) },
-    )
+    test_support::eventually("gRPC health says SERVING again", Duration::from_secs(30), || async {
+        (grpc_health(grpc_port).await == Some(ServingStatus::Serving)).then_some(())
+    })
     .await;
 
     stop.cancel();
@@ -88,18 +77,8 @@ async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
 
 #[test]
 fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
-    service::assert_start_fails(
-        BINARY,
-        &[("ORDERTRACK_GRPC__PORT", "-1")],
-        2,
-        &["grpc.port", "ORDERTRACK_GRPC__PORT"],
-    );
-    service::assert_start_fails(
-        BINARY,
-        &[("ORDERTRACK_KAFKA__CONSUMER_GROUP", " ")],
-        2,
-        &["kafka.consumer_group"],
-    );
+    service::assert_start_fails(BINARY, &[("ORDERTRACK_GRPC__PORT", "-1")], 2, &["grpc.port", "ORDERTRACK_GRPC__PORT"]);
+    service::assert_start_fails(BINARY, &[("ORDERTRACK_KAFKA__CONSUMER_GROUP", " ")], 2, &["kafka.consumer_group"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -116,6 +95,7 @@ async fn sigterm_stops_the_process_cleanly() {
             ("ORDERTRACK_REDIS__URL", redis.url.expose()),
             ("ORDERTRACK_KAFKA__BROKERS", &deps.kafka.brokers),
             ("ORDERTRACK_KAFKA__TOPIC_PREFIX", &deps.kafka.topic_prefix),
+            SECRETS[0],
         ],
         port,
     )
@@ -124,11 +104,9 @@ async fn sigterm_stops_the_process_cleanly() {
 
 #[test]
 fn the_shipped_config_file_is_valid() {
-    let path = std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../config/order-grpc.toml"
-    ));
+    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/order-grpc.toml"));
     assert!(path.exists());
-    let loaded: Config = platform::config::load_from(Some(path), Vec::new()).unwrap();
+    let env = SECRETS.map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let loaded: Config = platform::config::load_from(Some(path), env).unwrap();
     assert_eq!(loaded.http.host, "0.0.0.0");
 }

@@ -44,10 +44,7 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            key: key.into(),
-            message: message.into(),
-        }
+        Self::Invalid { key: key.into(), message: message.into() }
     }
 }
 
@@ -123,11 +120,7 @@ fn env_vars(sections: &[String], env: impl IntoIterator<Item = (String, String)>
             let key_path = rest.to_ascii_lowercase().replace("__", ".");
             // figment's lenient parse: numbers, booleans, arrays `[a, b]`, else a string.
             let value = raw.parse::<Value>().unwrap_or(Value::from(raw));
-            Some(EnvVar {
-                name,
-                key_path,
-                value,
-            })
+            Some(EnvVar { name, key_path, value })
         })
         .collect();
     vars.sort_by(|a, b| a.name.cmp(&b.name));

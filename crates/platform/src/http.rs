@@ -10,7 +10,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use slog::{Logger, debug, info, o};
+use slog::{Logger, debug, error, info, o};
 
 use crate::config::ConfigError;
 use crate::metrics::Metrics;
@@ -33,27 +33,15 @@ pub struct HttpConfig {
 
 impl HttpConfig {
     pub fn with_port(port: u16) -> Self {
-        Self {
-            host: "127.0.0.1".into(),
-            port,
-            workers: 0,
-            shutdown_timeout_secs: 10,
-            max_body_bytes: 256 * 1024,
-        }
+        Self { host: "127.0.0.1".into(), port, workers: 0, shutdown_timeout_secs: 10, max_body_bytes: 256 * 1024 }
     }
 
     pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
         if self.host.trim().is_empty() {
-            return Err(ConfigError::invalid(
-                format!("{section}.host"),
-                "must not be empty",
-            ));
+            return Err(ConfigError::invalid(format!("{section}.host"), "must not be empty"));
         }
         if self.max_body_bytes == 0 {
-            return Err(ConfigError::invalid(
-                format!("{section}.max_body_bytes"),
-                "must be at least 1",
-            ));
+            return Err(ConfigError::invalid(format!("{section}.max_body_bytes"), "must be at least 1"));
         }
         Ok(())
     }
@@ -61,16 +49,11 @@ impl HttpConfig {
     /// Binds the listener, so the real port is known before the server starts.
     pub fn bind(&self) -> anyhow::Result<TcpListener> {
         let address = format!("{}:{}", self.host, self.port);
-        TcpListener::bind(&address)
-            .map_err(|error| anyhow::anyhow!("cannot listen on {address}: {error}"))
+        TcpListener::bind(&address).map_err(|error| anyhow::anyhow!("cannot listen on {address}: {error}"))
     }
 
     pub fn worker_count(&self) -> usize {
-        if self.workers == 0 {
-            std::thread::available_parallelism().map_or(2, usize::from)
-        } else {
-            self.workers
-        }
+        if self.workers == 0 { std::thread::available_parallelism().map_or(2, usize::from) } else { self.workers }
     }
 }
 
@@ -89,6 +72,13 @@ pub fn ops_routes(config: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics));
 }
 
+/// Any path no route matches: a JSON 404 like every other error.
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({
+        "error": { "code": "route_not_found", "message": "no such path; see /openapi.json" }
+    }))
+}
+
 /// The process is up and serving. Says nothing about dependencies (that is `/readyz`).
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
@@ -96,17 +86,11 @@ async fn healthz() -> HttpResponse {
 
 async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
     let report = readiness.check().await;
-    if report.ready {
-        HttpResponse::Ok().json(report)
-    } else {
-        HttpResponse::ServiceUnavailable().json(report)
-    }
+    if report.ready { HttpResponse::Ok().json(report) } else { HttpResponse::ServiceUnavailable().json(report) }
 }
 
 async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render())
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render())
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -133,10 +117,7 @@ pub async fn observe(
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
     let log = request
         .app_data::<web::Data<Logger>>()
-        .map_or_else(
-            || Logger::root(slog::Discard, o!()),
-            |log| log.get_ref().clone(),
-        )
+        .map_or_else(|| Logger::root(slog::Discard, o!()), |log| log.get_ref().clone())
         .new(o!("request_id" => request_id.clone()));
     request.extensions_mut().insert(RequestLog(log.clone()));
     let metrics = request.app_data::<web::Data<Metrics>>().cloned();
@@ -146,26 +127,21 @@ pub async fn observe(
     let mut response = next.call(request).await?;
 
     let status = response.status().as_u16();
-    let route = response
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
-        metrics
-            .http_requests
-            .with_label_values(&[method.as_str(), route.as_str(), &status.to_string()])
-            .inc();
-        metrics
-            .http_duration
-            .with_label_values(&[method.as_str(), route.as_str()])
-            .observe(elapsed.as_secs_f64());
+        metrics.http_requests.with_label_values(&[method.as_str(), route.as_str(), &status.to_string()]).inc();
+        metrics.http_duration.with_label_values(&[method.as_str(), route.as_str()]).observe(elapsed.as_secs_f64());
     }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
     let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
-    if matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics") {
+    if let Some(error) = response.response().error().filter(|_| status >= 500) {
+        // The error's whole cause chain, logged once, here; the caller saw only a code.
+        error!(log, "request failed"; "method" => method, "path" => path, "status" => status,
+            "elapsed_ms" => elapsed_ms, "error" => error.to_string());
+    } else if matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics") {
         debug!(log, "request"; "method" => method, "path" => path, "status" => status, "elapsed_ms" => elapsed_ms);
     } else {
         info!(log, "request"; "method" => method, "path" => path, "status" => status, "elapsed_ms" => elapsed_ms);
@@ -201,6 +177,7 @@ where
             .wrap(actix_web::middleware::from_fn(observe))
             .configure(ops_routes)
             .configure(routes.clone())
+            .default_service(web::to(not_found))
     })
     .listen(listener)?
     .workers(config.worker_count())

@@ -57,26 +57,15 @@ impl Default for KafkaConfig {
 impl KafkaConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.brokers.split(',').any(|b| {
-            b.trim()
-                .rsplit_once(':')
-                .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+            b.trim().rsplit_once(':').is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
         }) {
-            return Err(ConfigError::invalid(
-                "kafka.brokers",
-                "must be a comma-separated list of host:port",
-            ));
+            return Err(ConfigError::invalid("kafka.brokers", "must be a comma-separated list of host:port"));
         }
         if self.request_timeout_ms == 0 {
-            return Err(ConfigError::invalid(
-                "kafka.request_timeout_ms",
-                "must be at least 1",
-            ));
+            return Err(ConfigError::invalid("kafka.request_timeout_ms", "must be at least 1"));
         }
         if self.delivery_timeout_ms == 0 {
-            return Err(ConfigError::invalid(
-                "kafka.delivery_timeout_ms",
-                "must be at least 1",
-            ));
+            return Err(ConfigError::invalid("kafka.delivery_timeout_ms", "must be at least 1"));
         }
         Ok(())
     }
@@ -85,10 +74,7 @@ impl KafkaConfig {
     pub fn validate_consumer(&self) -> Result<(), ConfigError> {
         self.validate()?;
         if self.consumer_group.trim().is_empty() {
-            return Err(ConfigError::invalid(
-                "kafka.consumer_group",
-                "must not be empty",
-            ));
+            return Err(ConfigError::invalid("kafka.consumer_group", "must not be empty"));
         }
         Ok(())
     }
@@ -106,10 +92,7 @@ impl KafkaConfig {
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", &self.brokers)
-            .set(
-                "socket.timeout.ms",
-                self.request_timeout_ms.max(1000).to_string(),
-            )
+            .set("socket.timeout.ms", self.request_timeout_ms.max(1000).to_string())
             .set("log_level", "3");
         config
     }
@@ -146,18 +129,12 @@ pub async fn publish(
 /// Waits (off the async threads) until everything queued in the producer is delivered.
 pub async fn flush(producer: &FutureProducer, timeout: Duration) -> Result<(), KafkaError> {
     let producer = producer.clone();
-    tokio::task::spawn_blocking(move || producer.flush(timeout))
-        .await
-        .unwrap_or(Err(KafkaError::Canceled))
+    tokio::task::spawn_blocking(move || producer.flush(timeout)).await.unwrap_or(Err(KafkaError::Canceled))
 }
 
 /// A consumer in `group`, subscribed to `topics`, that starts from the earliest offset
 /// when the group has none and stores offsets only when told to.
-pub fn consumer(
-    config: &KafkaConfig,
-    group: &str,
-    topics: &[String],
-) -> anyhow::Result<StreamConsumer> {
+pub fn consumer(config: &KafkaConfig, group: &str, topics: &[String]) -> anyhow::Result<StreamConsumer> {
     let consumer: StreamConsumer = config
         .client_config()
         .set("group.id", group)
@@ -165,6 +142,24 @@ pub fn consumer(
         .set("auto.commit.interval.ms", "1000")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000")
+        .create()?;
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&names)?;
+    Ok(consumer)
+}
+
+/// A consumer that receives every message of `topics` published from now on, whatever
+/// other instances of the service do: it has a consumer group of its own and commits
+/// nothing. For fan-out to clients held by this process (gRPC streams, WebSockets).
+pub fn broadcast_consumer(config: &KafkaConfig, purpose: &str, topics: &[String]) -> anyhow::Result<StreamConsumer> {
+    let group = format!("{}-{purpose}-{}", config.consumer_group, uuid::Uuid::new_v4().simple());
+    let consumer: StreamConsumer = config
+        .client_config()
+        .set("group.id", &group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "latest")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
         .create()?;
@@ -198,22 +193,10 @@ impl DeadLetters {
         let partition = message.partition().to_string();
         let offset = message.offset().to_string();
         let headers = OwnedHeaders::new()
-            .insert(Header {
-                key: "error",
-                value: Some(reason),
-            })
-            .insert(Header {
-                key: "source_topic",
-                value: Some(message.topic()),
-            })
-            .insert(Header {
-                key: "source_partition",
-                value: Some(&partition),
-            })
-            .insert(Header {
-                key: "source_offset",
-                value: Some(&offset),
-            });
+            .insert(Header { key: "error", value: Some(reason) })
+            .insert(Header { key: "source_topic", value: Some(message.topic()) })
+            .insert(Header { key: "source_partition", value: Some(&partition) })
+            .insert(Header { key: "source_offset", value: Some(&offset) });
         let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&topic).headers(headers);
         if let Some(key) = message.key() {
             record = record.key(key);
@@ -221,11 +204,7 @@ impl DeadLetters {
         if let Some(payload) = message.payload() {
             record = record.payload(payload);
         }
-        self.producer
-            .send(record, Duration::from_secs(0))
-            .await
-            .map(|_| ())
-            .map_err(|(error, _)| error)
+        self.producer.send(record, Duration::from_secs(0)).await.map(|_| ()).map_err(|(error, _)| error)
     }
 }
 
@@ -269,9 +248,7 @@ where
                         warn!(log, "message rejected, sent to the dead-letter topic";
                             "topic" => message.topic(), "partition" => message.partition(),
                             "offset" => message.offset(), "reason" => &reason);
-                        dlq.send(&message, &reason)
-                            .await
-                            .map_err(|e| HandleError::Retry(e.into()))
+                        dlq.send(&message, &reason).await.map_err(|e| HandleError::Retry(e.into()))
                     }
                     None => {
                         error!(log, "message rejected and skipped (no dead-letter topic)";
@@ -295,9 +272,7 @@ where
                 }
             }
         }
-        if let Err(error) =
-            consumer.store_offset(message.topic(), message.partition(), message.offset())
-        {
+        if let Err(error) = consumer.store_offset(message.topic(), message.partition(), message.offset()) {
             // The partition was revoked meanwhile; its new owner will see the message again.
             warn!(log, "could not store offset"; "error" => %error);
         }
@@ -328,29 +303,18 @@ pub fn system_topics(config: &KafkaConfig, partitions: i32) -> Vec<TopicSpec> {
         .iter()
         .flat_map(|topic| {
             [
-                TopicSpec {
-                    name: topic.with_prefix(&config.topic_prefix),
-                    partitions,
-                },
-                TopicSpec {
-                    name: topic.dlq_with_prefix(&config.topic_prefix),
-                    partitions: 1,
-                },
+                TopicSpec { name: topic.with_prefix(&config.topic_prefix), partitions },
+                TopicSpec { name: topic.dlq_with_prefix(&config.topic_prefix), partitions: 1 },
             ]
         })
         .collect()
 }
 
 /// Creates the topics that do not exist yet; returns the names it created.
-pub async fn create_topics(
-    config: &KafkaConfig,
-    topics: &[TopicSpec],
-) -> anyhow::Result<Vec<String>> {
+pub async fn create_topics(config: &KafkaConfig, topics: &[TopicSpec]) -> anyhow::Result<Vec<String>> {
     let admin: AdminClient<DefaultClientContext> = config.client_config().create()?;
-    let new_topics: Vec<NewTopic<'_>> = topics
-        .iter()
-        .map(|spec| NewTopic::new(&spec.name, spec.partitions, TopicReplication::Fixed(1)))
-        .collect();
+    let new_topics: Vec<NewTopic<'_>> =
+        topics.iter().map(|spec| NewTopic::new(&spec.name, spec.partitions, TopicReplication::Fixed(1))).collect();
     let options = AdminOptions::new().operation_timeout(Some(config.request_timeout()));
     let results = admin.create_topics(&new_topics, &options).await?;
     let mut created = Vec::new();
@@ -375,10 +339,7 @@ pub struct KafkaProbe {
 impl KafkaProbe {
     pub fn new(config: &KafkaConfig, topics: Vec<String>) -> anyhow::Result<Self> {
         let client: BaseConsumer = config.client_config().create()?;
-        Ok(Self {
-            client: Arc::new(client),
-            topics,
-        })
+        Ok(Self { client: Arc::new(client), topics })
     }
 
     pub async fn check(&self, timeout: Duration) -> Result<(), String> {
@@ -390,18 +351,9 @@ impl KafkaProbe {
         let missing: Vec<&str> = self
             .topics
             .iter()
-            .filter(|wanted| {
-                !metadata
-                    .topics()
-                    .iter()
-                    .any(|t| t.name() == wanted.as_str() && t.error().is_none())
-            })
+            .filter(|wanted| !metadata.topics().iter().any(|t| t.name() == wanted.as_str() && t.error().is_none()))
             .map(String::as_str)
             .collect();
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("missing topics: {}", missing.join(", ")))
-        }
+        if missing.is_empty() { Ok(()) } else { Err(format!("missing topics: {}", missing.join(", "))) }
     }
 }

@@ -13,9 +13,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            level: LogLevel::Info,
-        }
+        Self { level: LogLevel::Info }
     }
 }
 
@@ -52,19 +50,10 @@ pub struct Logging {
 
 /// Builds the root logger of a service.
 pub fn init(service: &'static str, config: &LogConfig) -> Logging {
-    let json = slog_json::Json::new(std::io::stdout())
-        .set_newlines(true)
-        .add_default_keys()
-        .build()
-        .fuse();
-    let (drain, guard) = slog_async::Async::new(json)
-        .chan_size(4096)
-        .build_with_guard();
+    let json = slog_json::Json::new(std::io::stdout()).set_newlines(true).add_default_keys().build().fuse();
+    let (drain, guard) = slog_async::Async::new(json).chan_size(4096).build_with_guard();
     let drain = drain.filter_level(config.level.into()).fuse();
-    let log = Logger::root(
-        drain,
-        o!("service" => service, "version" => env!("CARGO_PKG_VERSION")),
-    );
+    let log = Logger::root(drain, o!("service" => service, "version" => env!("CARGO_PKG_VERSION")));
     Logging { log, _guard: guard }
 }
 

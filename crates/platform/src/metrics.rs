@@ -1,9 +1,7 @@
 //! Prometheus metrics. Each service builds its own registry (no global state, so tests
 //! can run many services in one process) and adds its own collectors to it.
 
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -23,20 +21,13 @@ impl Metrics {
             &["method", "route", "status"],
         )?;
         let http_duration = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency").buckets(
-                vec![
-                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-                ],
-            ),
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency")
+                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
             &["method", "route"],
         )?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
-        Ok(Self {
-            registry,
-            http_requests,
-            http_duration,
-        })
+        Ok(Self { registry, http_requests, http_duration })
     }
 
     /// The registry to add a service's own collectors to.

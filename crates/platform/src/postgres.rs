@@ -45,22 +45,13 @@ impl PostgresConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let url = self.url.expose();
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(ConfigError::invalid(
-                "postgres.url",
-                "must start with postgres:// or postgresql://",
-            ));
+            return Err(ConfigError::invalid("postgres.url", "must start with postgres:// or postgresql://"));
         }
         if self.pool_size == 0 {
-            return Err(ConfigError::invalid(
-                "postgres.pool_size",
-                "must be at least 1",
-            ));
+            return Err(ConfigError::invalid("postgres.pool_size", "must be at least 1"));
         }
         if self.connect_timeout_ms == 0 {
-            return Err(ConfigError::invalid(
-                "postgres.connect_timeout_ms",
-                "must be at least 1",
-            ));
+            return Err(ConfigError::invalid("postgres.connect_timeout_ms", "must be at least 1"));
         }
         Ok(())
     }
@@ -86,12 +77,9 @@ pub async fn connect(config: &PostgresConfig) -> anyhow::Result<PgPool> {
         .recycle_timeout(Some(config.timeout()))
         .runtime(deadpool::Runtime::Tokio1)
         .build()?;
-    ping(&pool, config.timeout()).await.map_err(|error| {
-        anyhow::anyhow!(
-            "postgres at {} is not reachable: {error}",
-            config.redacted_url()
-        )
-    })?;
+    ping(&pool, config.timeout())
+        .await
+        .map_err(|error| anyhow::anyhow!("postgres at {} is not reachable: {error}", config.redacted_url()))?;
     Ok(pool)
 }
 
@@ -99,15 +87,10 @@ pub async fn connect(config: &PostgresConfig) -> anyhow::Result<PgPool> {
 pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), String> {
     let check = async {
         let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-        diesel::sql_query("SELECT 1")
-            .execute(&mut conn)
-            .await
-            .map_err(|e| e.to_string())?;
+        diesel::sql_query("SELECT 1").execute(&mut conn).await.map_err(|e| e.to_string())?;
         Ok(())
     };
-    tokio::time::timeout(timeout, check)
-        .await
-        .map_err(|_| format!("no answer within {timeout:?}"))?
+    tokio::time::timeout(timeout, check).await.map_err(|_| format!("no answer within {timeout:?}"))?
 }
 
 /// Which way to run a set of migrations.
@@ -132,11 +115,9 @@ pub async fn migrate(
     let url = config.url.expose().to_owned();
     let redacted = config.redacted_url();
     let (done, result) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("migrations".into())
-        .spawn(move || {
-            let _ = done.send(migrate_blocking(&url, migrations, direction));
-        })?;
+    std::thread::Builder::new().name("migrations".into()).spawn(move || {
+        let _ = done.send(migrate_blocking(&url, migrations, direction));
+    })?;
     result
         .await
         .map_err(|_| anyhow::anyhow!("the migration thread stopped without an answer"))?
@@ -151,8 +132,7 @@ fn migrate_blocking(
     migrations: EmbeddedMigrations,
     direction: MigrationDirection,
 ) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>> {
-    let mut conn =
-        <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(url)?;
+    let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(url)?;
     conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
     let result = match direction {
         MigrationDirection::Up => conn.run_pending_migrations(migrations),

@@ -47,10 +47,7 @@ pub struct ReadinessReport {
 
 impl Readiness {
     pub fn new(timeout: Duration) -> Self {
-        Self {
-            dependencies: Vec::new(),
-            timeout,
-        }
+        Self { dependencies: Vec::new(), timeout }
     }
 
     pub fn with(mut self, name: &'static str, dependency: Dependency) -> Self {
@@ -59,15 +56,15 @@ impl Readiness {
     }
 
     pub async fn check(&self) -> ReadinessReport {
-        let results = futures::future::join_all(self.dependencies.iter().map(
-            |(name, dependency)| async move { (*name, dependency.check(self.timeout).await) },
-        ))
+        let results = futures::future::join_all(
+            self.dependencies
+                .iter()
+                .map(|(name, dependency)| async move { (*name, dependency.check(self.timeout).await) }),
+        )
         .await;
         let ready = results.iter().all(|(_, result)| result.is_ok());
-        let checks = results
-            .into_iter()
-            .map(|(name, result)| (name, result.err().unwrap_or_else(|| "ok".to_owned())))
-            .collect();
+        let checks =
+            results.into_iter().map(|(name, result)| (name, result.err().unwrap_or_else(|| "ok".to_owned()))).collect();
         ReadinessReport { ready, checks }
     }
 }

@@ -37,26 +37,14 @@ impl Default for RedisConfig {
 impl RedisConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let url = self.url.expose();
-        if !(url.starts_with("redis://")
-            || url.starts_with("rediss://")
-            || url.starts_with("redis+unix://"))
-        {
-            return Err(ConfigError::invalid(
-                "redis.url",
-                "must start with redis://, rediss:// or redis+unix://",
-            ));
+        if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://")) {
+            return Err(ConfigError::invalid("redis.url", "must start with redis://, rediss:// or redis+unix://"));
         }
         if self.pool_size == 0 {
-            return Err(ConfigError::invalid(
-                "redis.pool_size",
-                "must be at least 1",
-            ));
+            return Err(ConfigError::invalid("redis.pool_size", "must be at least 1"));
         }
         if self.timeout_ms == 0 {
-            return Err(ConfigError::invalid(
-                "redis.timeout_ms",
-                "must be at least 1",
-            ));
+            return Err(ConfigError::invalid("redis.timeout_ms", "must be at least 1"));
         }
         Ok(())
     }
@@ -97,17 +85,9 @@ pub fn pool(config: &RedisConfig) -> anyhow::Result<RedisPool> {
 pub async fn ping(pool: &RedisPool, timeout: Duration) -> Result<(), String> {
     let check = async {
         let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-        let pong: String = deadpool_redis::redis::cmd("PING")
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| e.to_string())?;
-        if pong == "PONG" {
-            Ok(())
-        } else {
-            Err(format!("unexpected answer to PING: {pong}"))
-        }
+        let pong: String =
+            deadpool_redis::redis::cmd("PING").query_async(&mut conn).await.map_err(|e| e.to_string())?;
+        if pong == "PONG" { Ok(()) } else { Err(format!("unexpected answer to PING: {pong}")) }
     };
-    tokio::time::timeout(timeout, check)
-        .await
-        .map_err(|_| format!("no answer within {timeout:?}"))?
+    tokio::time::timeout(timeout, check).await.map_err(|_| format!("no answer within {timeout:?}"))?
 }

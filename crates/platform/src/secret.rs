@@ -67,10 +67,7 @@ mod tests {
             redact_url("postgres://ordertrack:pw@127.0.0.1:5432/orders"),
             "postgres://ordertrack:***@127.0.0.1:5432/orders"
         );
-        assert_eq!(
-            redact_url("redis://127.0.0.1:6379/0"),
-            "redis://127.0.0.1:6379/0"
-        );
+        assert_eq!(redact_url("redis://127.0.0.1:6379/0"), "redis://127.0.0.1:6379/0");
         assert_eq!(redact_url("not a url"), "not a url");
     }
 }

@@ -27,48 +27,25 @@ pub fn main<S: Service>() -> ExitCode {
     let config = match config::load::<S::Config>() {
         Ok(config) => config,
         Err(error) => {
-            return fail(
-                service,
-                "configuration error",
-                &error.to_string(),
-                EXIT_CONFIG,
-            );
+            return fail(service, "configuration error", &error.to_string(), EXIT_CONFIG);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
-            return fail(
-                service,
-                "cannot start the async runtime",
-                &error.to_string(),
-                EXIT_FAILURE,
-            );
+            return fail(service, "cannot start the async runtime", &error.to_string(), EXIT_FAILURE);
         }
     };
     runtime.block_on(async {
         let application = match S::build(config).await {
             Ok(application) => application,
             Err(error) => {
-                return fail(
-                    service,
-                    "start-up failed",
-                    &format!("{error:#}"),
-                    EXIT_FAILURE,
-                );
+                return fail(service, "start-up failed", &format!("{error:#}"), EXIT_FAILURE);
             }
         };
         match application.run_until_stopped().await {
             Ok(()) => ExitCode::SUCCESS,
-            Err(error) => fail(
-                service,
-                "stopped with an error",
-                &format!("{error:#}"),
-                EXIT_FAILURE,
-            ),
+            Err(error) => fail(service, "stopped with an error", &format!("{error:#}"), EXIT_FAILURE),
         }
     })
 }

@@ -52,11 +52,7 @@ impl Supervisor {
     }
 
     /// Runs a part on the runtime; it must return once the shutdown token is cancelled.
-    pub fn spawn(
-        &mut self,
-        name: &'static str,
-        part: impl Future<Output = anyhow::Result<()>> + Send + 'static,
-    ) {
+    pub fn spawn(&mut self, name: &'static str, part: impl Future<Output = anyhow::Result<()>> + Send + 'static) {
         self.tasks.push((name, tokio::spawn(part)));
     }
 
@@ -66,32 +62,25 @@ impl Supervisor {
     }
 
     pub async fn run(self) -> anyhow::Result<()> {
-        let Supervisor {
-            log,
-            shutdown,
-            http,
-            tasks,
-            producers,
-            drain_timeout,
-        } = self;
+        let Supervisor { log, shutdown, http, tasks, producers, drain_timeout } = self;
         let handles: Vec<_> = http.iter().map(|(_, server)| server.handle()).collect();
         let mut running: FuturesUnordered<_> = http
             .into_iter()
-            .map(|(name, server)| {
-                (
-                    name,
-                    tokio::spawn(async move { server.await.map_err(anyhow::Error::from) }),
-                )
-            })
+            .map(|(name, server)| (name, tokio::spawn(async move { server.await.map_err(anyhow::Error::from) })))
             .chain(tasks)
             .map(|(name, handle)| async move { (name, handle.await) })
             .collect();
 
         let mut failure = None;
         tokio::select! {
+            biased;
             signal = termination_signal() => info!(log, "stopping"; "reason" => signal),
             () = shutdown.cancelled() => info!(log, "stopping"; "reason" => "requested"),
             Some((name, result)) = running.next() => {
+                // A part that stopped because shutdown began is not a failure.
+                if shutdown.is_cancelled() && matches!(result, Ok(Ok(()))) {
+                    info!(log, "stopping"; "reason" => "requested");
+                } else {
                 let reason = match result {
                     Ok(Ok(())) => "stopped on its own".to_owned(),
                     Ok(Err(error)) => format!("{error:#}"),
@@ -99,6 +88,7 @@ impl Supervisor {
                 };
                 error!(log, "a part of the service stopped, stopping the rest"; "part" => name, "error" => &reason);
                 failure = Some(anyhow::anyhow!("{name} stopped: {reason}"));
+                }
             }
         }
 
@@ -110,7 +100,9 @@ impl Supervisor {
             while let Some((name, result)) = running.next().await {
                 match result {
                     Ok(Ok(())) => {}
-                    Ok(Err(error)) => warn!(log, "part stopped with an error"; "part" => name, "error" => %format!("{error:#}")),
+                    Ok(Err(error)) => {
+                        warn!(log, "part stopped with an error"; "part" => name, "error" => %format!("{error:#}"))
+                    }
                     Err(join_error) => warn!(log, "part panicked"; "part" => name, "error" => %join_error),
                 }
             }

@@ -23,10 +23,7 @@ impl ServiceConfig for Sample {
 }
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
 fn file(content: &str) -> (tempdir::Dir, std::path::PathBuf) {
@@ -55,33 +52,22 @@ mod tempdir {
 #[test]
 fn layers_apply_in_order_defaults_file_environment() {
     let (_dir, path) = file("[http]\nport = 9000\nworkers = 3\n");
-    let loaded: Sample =
-        config::load_from(Some(&path), env(&[("ORDERTRACK_HTTP__PORT", "9100")])).unwrap();
+    let loaded: Sample = config::load_from(Some(&path), env(&[("ORDERTRACK_HTTP__PORT", "9100")])).unwrap();
     assert_eq!(loaded.http.port, 9100, "environment wins over the file");
     assert_eq!(loaded.http.workers, 3, "the file wins over the defaults");
-    assert_eq!(
-        loaded.postgres.pool_size,
-        PostgresConfig::default().pool_size,
-        "defaults fill the rest"
-    );
+    assert_eq!(loaded.postgres.pool_size, PostgresConfig::default().pool_size, "defaults fill the rest");
 }
 
 #[test]
 fn a_missing_file_leaves_the_defaults() {
-    let loaded: Sample = config::load_from(
-        Some(std::path::Path::new("/nonexistent/sample.toml")),
-        env(&[]),
-    )
-    .unwrap();
+    let loaded: Sample = config::load_from(Some(std::path::Path::new("/nonexistent/sample.toml")), env(&[])).unwrap();
     assert_eq!(loaded.http.port, 8080);
 }
 
 #[test]
 fn an_unknown_key_in_the_file_is_named() {
     let (_dir, path) = file("[http]\nprot = 9000\n");
-    let error = config::load_from::<Sample>(Some(&path), env(&[]))
-        .unwrap_err()
-        .to_string();
+    let error = config::load_from::<Sample>(Some(&path), env(&[])).unwrap_err().to_string();
     assert!(error.contains("unknown field: found `prot`"), "{error}");
     assert!(error.contains("http"), "{error}");
     assert!(error.contains("sample.toml"), "{error}");
@@ -90,9 +76,7 @@ fn an_unknown_key_in_the_file_is_named() {
 
 #[test]
 fn a_wrong_type_in_the_environment_names_the_variable() {
-    let error = config::load_from::<Sample>(None, env(&[("ORDERTRACK_HTTP__PORT", "eighty")]))
-        .unwrap_err()
-        .to_string();
+    let error = config::load_from::<Sample>(None, env(&[("ORDERTRACK_HTTP__PORT", "eighty")])).unwrap_err().to_string();
     assert!(error.contains("http.port"), "{error}");
     assert!(error.contains("ORDERTRACK_HTTP__PORT"), "{error}");
     assert!(!error.contains('\n'), "one line: {error}");
@@ -100,10 +84,9 @@ fn a_wrong_type_in_the_environment_names_the_variable() {
 
 #[test]
 fn an_unknown_key_in_a_known_section_of_the_environment_is_named() {
-    let error =
-        config::load_from::<Sample>(None, env(&[("ORDERTRACK_POSTGRES__URI", "postgres://x")]))
-            .unwrap_err()
-            .to_string();
+    let error = config::load_from::<Sample>(None, env(&[("ORDERTRACK_POSTGRES__URI", "postgres://x")]))
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("unknown field: found `uri`"), "{error}");
     assert!(error.contains("ORDERTRACK_POSTGRES__URI"), "{error}");
 }
@@ -112,11 +95,7 @@ fn an_unknown_key_in_a_known_section_of_the_environment_is_named() {
 fn sections_of_other_services_are_not_this_services_business() {
     let loaded: Sample = config::load_from(
         None,
-        env(&[
-            ("ORDERTRACK_CDEK__CLIENT_ID", "x"),
-            ("ORDERTRACK_CONFIG", "elsewhere.toml"),
-            ("PATH", "/bin"),
-        ]),
+        env(&[("ORDERTRACK_CDEK__CLIENT_ID", "x"), ("ORDERTRACK_CONFIG", "elsewhere.toml"), ("PATH", "/bin")]),
     )
     .unwrap();
     assert_eq!(loaded.http.port, 8080);
@@ -124,15 +103,7 @@ fn sections_of_other_services_are_not_this_services_business() {
 
 #[test]
 fn semantic_validation_names_the_key() {
-    let error =
-        config::load_from::<Sample>(None, env(&[("ORDERTRACK_POSTGRES__URL", "mysql://nope")]))
-            .unwrap_err();
-    assert!(
-        matches!(&error, ConfigError::Invalid { key, .. } if key == "postgres.url"),
-        "{error}"
-    );
-    assert!(
-        !error.to_string().contains("nope"),
-        "the URL may hold a password: {error}"
-    );
+    let error = config::load_from::<Sample>(None, env(&[("ORDERTRACK_POSTGRES__URL", "mysql://nope")])).unwrap_err();
+    assert!(matches!(&error, ConfigError::Invalid { key, .. } if key == "postgres.url"), "{error}");
+    assert!(!error.to_string().contains("nope"), "the URL may hold a password: {error}");
 }

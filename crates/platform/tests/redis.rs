@@ -24,12 +24,7 @@ async fn values_round_trip_under_the_key_prefix() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ping_fails_while_redis_is_unreachable_and_recovers() {
-    let upstream = test_support::redis_url()
-        .trim_start_matches("redis://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let upstream = test_support::redis_url().trim_start_matches("redis://").split('/').next().unwrap().to_owned();
     let proxy = TcpProxy::start(&upstream).await;
     let mut config = test_support::redis_config("ping");
     config.url = platform::Secret::new(format!("redis://{}/1", proxy.address()));
@@ -40,10 +35,8 @@ async fn ping_fails_while_redis_is_unreachable_and_recovers() {
     assert!(redis::ping(&pool, config.timeout()).await.is_err());
 
     proxy.restore();
-    test_support::eventually(
-        "redis answers again",
-        std::time::Duration::from_secs(10),
-        || async { redis::ping(&pool, config.timeout()).await.ok() },
-    )
+    test_support::eventually("redis answers again", std::time::Duration::from_secs(10), || async {
+        redis::ping(&pool, config.timeout()).await.ok()
+    })
     .await;
 }

@@ -15,17 +15,10 @@ pub struct PrivateBroker {
 impl PrivateBroker {
     /// Starts a broker with SQLite storage in a fresh temporary folder.
     pub async fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let dir = std::env::temp_dir().join(crate::unique_name("broker"));
         std::fs::create_dir_all(&dir).expect("broker folder");
-        let mut broker = Self {
-            port,
-            dir,
-            child: None,
-        };
+        let mut broker = Self { port, dir, child: None };
         broker.resume().await;
         broker
     }
@@ -54,23 +47,14 @@ impl PrivateBroker {
         assert!(self.child.is_none(), "broker already running");
         let url = format!("tcp://127.0.0.1:{}", self.port);
         let child = Command::new(crate::tansu_bin())
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
             .args(["--storage-engine", "sqlite://tansu.db"])
             .current_dir(&self.dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start tansu ({}): {e}; run `scripts/dev infra` first",
-                    crate::tansu_bin()
-                )
+                panic!("cannot start tansu ({}): {e}; run `scripts/dev infra` first", crate::tansu_bin())
             });
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);

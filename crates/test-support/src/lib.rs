@@ -4,12 +4,7 @@
 //! Where the servers are comes from the environment that `scripts/dev test` sets
 //! (`ORDERTRACK_TEST_POSTGRES_URL`, `..._REDIS_URL`, `..._KAFKA_BROKERS`,
 //! `..._TANSU_BIN`); the defaults match that script's ports.
-#![allow(
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 mod broker;
 mod proxy;
@@ -33,10 +28,7 @@ fn env_or(name: &str, default: &str) -> String {
 
 /// URL of the `postgres` database of the test cluster (used to create test databases).
 pub fn postgres_admin_url() -> String {
-    env_or(
-        "ORDERTRACK_TEST_POSTGRES_URL",
-        "postgres://ordertrack:ordertrack@127.0.0.1:55432/postgres",
-    )
+    env_or("ORDERTRACK_TEST_POSTGRES_URL", "postgres://ordertrack:ordertrack@127.0.0.1:55432/postgres")
 }
 
 pub fn redis_url() -> String {
@@ -48,25 +40,16 @@ pub fn kafka_brokers() -> String {
 }
 
 pub fn tansu_bin() -> String {
-    let default = std::env::var("HOME")
-        .map(|home| format!("{home}/.cache/ordertrack/tansu-0.6.0/bin/tansu"))
-        .unwrap_or_default();
+    let default =
+        std::env::var("HOME").map(|home| format!("{home}/.cache/ordertrack/tansu-0.6.0/bin/tansu")).unwrap_or_default();
     env_or("ORDERTRACK_TEST_TANSU_BIN", &default)
 }
 
 /// A name no other test uses: `t_<tag>_<12 hex digits>` (lower case, fit for a
 /// database, a key prefix or a topic name).
 pub fn unique_name(tag: &str) -> String {
-    let tag: String = tag
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let tag: String =
+        tag.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     let random = uuid::Uuid::new_v4().simple().to_string();
     format!("t_{tag}_{}", &random[..12])
 }
@@ -84,24 +67,14 @@ pub async fn fresh_database(tag: &str) -> String {
     let admin = postgres_admin_url();
     let mut conn = platform::postgres::connect_once(&admin)
         .await
-        .unwrap_or_else(|e| {
-            panic!("cannot reach the test Postgres at {admin} ({e}); run `scripts/dev infra` first")
-        });
-    diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
+        .unwrap_or_else(|e| panic!("cannot reach the test Postgres at {admin} ({e}); run `scripts/dev infra` first"));
+    diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.expect("create test database");
     with_database(&admin, &name)
 }
 
 /// Postgres settings for a service under test, pointing at `url`.
 pub fn postgres_config(url: &str) -> PostgresConfig {
-    PostgresConfig {
-        url: Secret::new(url),
-        pool_size: 4,
-        connect_timeout_ms: 2000,
-        run_migrations: true,
-    }
+    PostgresConfig { url: Secret::new(url), pool_size: 4, connect_timeout_ms: 2000, run_migrations: true }
 }
 
 /// Redis settings with a key prefix of the test's own.
@@ -130,17 +103,13 @@ pub fn kafka_config(tag: &str) -> KafkaConfig {
 /// Creates every system topic (and its dead-letter topic) under the config's prefix.
 pub async fn create_system_topics(config: &KafkaConfig) {
     let topics = platform::kafka::system_topics(config, 2);
-    platform::kafka::create_topics(config, &topics)
-        .await
-        .expect("create test topics");
+    platform::kafka::create_topics(config, &topics).await.expect("create test topics");
 }
 
 /// A logger for services under test: JSON lines of warnings and worse, on stdout
 /// (which the test harness captures and shows for failing tests).
 pub fn test_log_config() -> platform::logging::LogConfig {
-    platform::logging::LogConfig {
-        level: platform::logging::LogLevel::Warning,
-    }
+    platform::logging::LogConfig { level: platform::logging::LogLevel::Warning }
 }
 
 /// Polls `probe` until it returns `Some`, or panics after `within` naming `what`.

@@ -26,10 +26,7 @@ impl TcpProxy {
     pub async fn start(upstream: &str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let address = listener.local_addr().expect("proxy address");
-        let state = Arc::new(State {
-            up: AtomicBool::new(true),
-            connections: Mutex::new(CancellationToken::new()),
-        });
+        let state = Arc::new(State { up: AtomicBool::new(true), connections: Mutex::new(CancellationToken::new()) });
         let stop = CancellationToken::new();
         let upstream = upstream.to_owned();
         let (task_state, task_stop) = (Arc::clone(&state), stop.clone());
@@ -58,11 +55,7 @@ impl TcpProxy {
                 });
             }
         });
-        Self {
-            address,
-            state,
-            stop,
-        }
+        Self { address, state, stop }
     }
 
     pub fn port(&self) -> u16 {

@@ -41,12 +41,7 @@ impl Dependencies {
         let broker = PrivateBroker::start().await;
         let kafka = broker.configure(crate::kafka_config(tag));
         crate::create_system_topics(&kafka).await;
-        Self {
-            postgres,
-            redis,
-            broker,
-            kafka,
-        }
+        Self { postgres, redis, broker, kafka }
     }
 
     pub fn postgres_config(&self) -> PostgresConfig {
@@ -97,27 +92,20 @@ async fn proxied_url(url: &str, scheme: &str) -> (TcpProxy, String) {
 }
 
 pub async fn wait_ready(ready_url: &str) {
-    crate::eventually(
-        &format!("{ready_url} answers 200"),
-        Duration::from_secs(30),
-        || async {
-            let (status, _) = crate::get_json(ready_url).await;
-            (status == 200).then_some(())
-        },
-    )
+    crate::eventually(&format!("{ready_url} answers 200"), Duration::from_secs(30), || async {
+        let (status, _) = crate::get_json(ready_url).await;
+        (status == 200).then_some(())
+    })
     .await;
 }
 
 async fn expect_not_ready_because(ready_url: &str, dependency: &str) {
-    let body = crate::eventually(
-        &format!("{ready_url} reports {dependency} down"),
-        Duration::from_secs(30),
-        || async {
+    let body =
+        crate::eventually(&format!("{ready_url} reports {dependency} down"), Duration::from_secs(30), || async {
             let (status, body) = crate::get_json(ready_url).await;
             (status == 503 && body["checks"][dependency] != "ok").then_some(body)
-        },
-    )
-    .await;
+        })
+        .await;
     assert_eq!(body["ready"], false, "{body}");
     for (name, result) in body["checks"].as_object().expect("checks").iter() {
         if name != dependency {
@@ -127,47 +115,28 @@ async fn expect_not_ready_because(ready_url: &str, dependency: &str) {
 }
 
 /// Runs a service binary with `env` (and nothing else from ORDERTRACK_*), expects it to
-/// exit with `code` and one line on stderr containing every one of `expected`.
-pub fn assert_start_fails(binary: &str, env: &[(&str, &str)], code: i32, expected: &[&str]) {
-    let output = service_command(binary, env)
-        .stdout(Stdio::null())
-        .output()
-        .expect("run the service");
+/// exit with `code` and one line on stderr containing every one of `expected`. Returns
+/// that line.
+pub fn assert_start_fails(binary: &str, env: &[(&str, &str)], code: i32, expected: &[&str]) -> String {
+    let output = service_command(binary, env).stdout(Stdio::null()).output().expect("run the service");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "exit status of {binary} with {env:?}; stderr: {stderr}"
-    );
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "one line on stderr, got: {stderr}"
-    );
+    assert_eq!(output.status.code(), Some(code), "exit status of {binary} with {env:?}; stderr: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line on stderr, got: {stderr}");
     let line: serde_json::Value = serde_json::from_str(stderr.trim()).expect("a JSON line");
     let text = line.to_string();
     for needle in expected {
-        assert!(
-            text.contains(needle),
-            "stderr should mention {needle:?}: {text}"
-        );
+        assert!(text.contains(needle), "stderr should mention {needle:?}: {text}");
     }
     assert!(!text.contains("panicked"), "{text}");
+    text
 }
 
 /// Starts the binary, waits until `/readyz` on `http_port` answers 200, sends SIGTERM
 /// and expects a zero exit and a "stopped" log line.
 pub async fn assert_sigterm_stops_cleanly(binary: &str, env: &[(&str, &str)], http_port: u16) {
-    let mut child = service_command(binary, env)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start");
+    let mut child = service_command(binary, env).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start");
     wait_ready(&format!("http://127.0.0.1:{http_port}/readyz")).await;
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
     assert!(status.success());
     let output = tokio::task::spawn_blocking(move || {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -185,31 +154,16 @@ pub async fn assert_sigterm_stops_cleanly(binary: &str, env: &[(&str, &str)], ht
     .await
     .expect("join");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let lines: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
-        .collect();
-    assert!(
-        lines
-            .iter()
-            .any(|l| l["msg"] == "stopping" && l["reason"] == "SIGTERM"),
-        "{stdout}"
-    );
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<serde_json::Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}"))).collect();
+    assert!(lines.iter().any(|l| l["msg"] == "stopping" && l["reason"] == "SIGTERM"), "{stdout}");
     assert!(lines.iter().any(|l| l["msg"] == "stopped"), "{stdout}");
 }
 
 /// A free TCP port on loopback (bound and released; good enough for tests).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
 }
 
 fn service_command(binary: &str, env: &[(&str, &str)]) -> Command {

@@ -1,5 +1,12 @@
-//! The gRPC server: the standard health service (following `/readyz`) and reflection,
-//! so `grpcurl` and Kubernetes' gRPC probes work.
+//! The gRPC server: OrderService behind service-key authentication, the standard health
+//! service (following `/readyz`) and reflection, so `grpcurl` and Kubernetes' gRPC
+//! probes work.
+
+mod auth;
+mod convert;
+pub mod error;
+mod service;
+pub mod track;
 
 use std::time::Duration;
 
@@ -7,10 +14,20 @@ use platform::readiness::Readiness;
 use tokio_util::sync::CancellationToken;
 use tonic_health::ServingStatus;
 
+pub use auth::ServiceKeys;
+pub use service::OrderGrpc;
+
+use crate::proto::order_service_server::OrderServiceServer;
+
+/// The encoded descriptors of `order.proto` (and `events.proto`), for reflection.
+const ORDER_DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/order_descriptor.bin"));
+
 /// Serves gRPC on `listener` until `shutdown` is cancelled, then drains the calls in
 /// flight.
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    service: OrderGrpc,
+    keys: ServiceKeys,
     readiness: Readiness,
     health_interval: Duration,
     shutdown: CancellationToken,
@@ -18,9 +35,11 @@ pub async fn serve(
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(ORDER_DESCRIPTORS)
         .build_v1()?;
+    let orders = OrderServiceServer::with_interceptor(service, move |request| keys.check(request));
 
-    // The overall health ("" service) mirrors readiness, re-checked periodically.
+    // The overall health ("" service) and OrderService's mirror readiness.
     let follow = {
         let shutdown = shutdown.clone();
         async move {
@@ -28,17 +47,18 @@ pub async fn serve(
             loop {
                 tokio::select! {
                     () = shutdown.cancelled() => {
-                        health_reporter.set_service_status("", ServingStatus::NotServing).await;
+                        for name in ["", SERVICE_NAME] {
+                            health_reporter.set_service_status(name, ServingStatus::NotServing).await;
+                        }
                         return;
                     }
                     _ = ticks.tick() => {}
                 }
-                let status = if readiness.check().await.ready {
-                    ServingStatus::Serving
-                } else {
-                    ServingStatus::NotServing
-                };
-                health_reporter.set_service_status("", status).await;
+                let status =
+                    if readiness.check().await.ready { ServingStatus::Serving } else { ServingStatus::NotServing };
+                for name in ["", SERVICE_NAME] {
+                    health_reporter.set_service_status(name, status).await;
+                }
             }
         }
     };
@@ -48,8 +68,11 @@ pub async fn serve(
     let result = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(orders)
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await;
     follower.abort();
     result.map_err(Into::into)
 }
+
+const SERVICE_NAME: &str = "ordertrack.orders.v1.OrderService";

@@ -1,0 +1,6 @@
+//! The REST API's own types: what storefronts send and receive, and its errors. They are
+//! converted to and from the domain types here, so the domain never sees JSON.
+
+pub mod error;
+pub mod input;
+pub mod views;

@@ -1,0 +1,85 @@
+//! Reading JSON request bodies with errors that say where: a size limit (413), the
+//! content type (415), and the path of the field serde choked on (400).
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures::StreamExt;
+use futures::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::api::error::ApiError;
+
+/// The body limit of this app, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// A JSON body: the value and the raw bytes it came from.
+pub struct JsonBody<T> {
+    pub value: T,
+    pub raw: web::Bytes,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = request.app_data::<web::Data<BodyLimit>>().map_or(256 * 1024, |limit| limit.0);
+        let content_type = request
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        let declared_length = request
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if let Some(content_type) = content_type {
+                if content_type != "application/json" && !content_type.ends_with("+json") {
+                    return Err(ApiError::UnsupportedMediaType {
+                        message: format!("send Content-Type: application/json, not {content_type}"),
+                    });
+                }
+            }
+            if declared_length.is_some_and(|length| length > limit) {
+                return Err(too_large(limit));
+            }
+            let mut raw = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk
+                    .map_err(|error| ApiError::BadRequest { code: "unreadable_body", message: error.to_string() })?;
+                if raw.len() + chunk.len() > limit {
+                    return Err(too_large(limit));
+                }
+                raw.extend_from_slice(&chunk);
+            }
+            let raw = raw.freeze();
+            let value = parse(&raw)?;
+            Ok(JsonBody { value, raw })
+        })
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::PayloadTooLarge { message: format!("the body may be at most {limit} bytes") }
+}
+
+/// Parses JSON, naming the field at fault.
+pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    if raw.is_empty() {
+        return Err(ApiError::MalformedBody { field: None, message: "the body is empty; send a JSON object".into() });
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(raw);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        ApiError::MalformedBody { field: (path != ".").then_some(path), message: error.inner().to_string() }
+    })?;
+    deserializer.end().map_err(|error| ApiError::MalformedBody {
+        field: None,
+        message: format!("trailing data after the JSON value: {error}"),
+    })?;
+    Ok(value)
+}

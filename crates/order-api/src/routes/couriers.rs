@@ -1,0 +1,67 @@
+//! What a store may know about the couriers delivering its orders.
+
+use actix_web::{HttpResponse, web};
+use domain::ids::CourierId;
+
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::input::CourierOrdersQuery;
+use crate::api::views::{CourierLocationView, ListView, OrderView, PositionView};
+use crate::auth::Storefront;
+use crate::state::AppState;
+
+fn courier_id(raw: &str) -> Result<CourierId, ApiError> {
+    CourierId::parse(raw).map_err(|e| ApiError::BadRequest { code: "invalid_courier_id", message: e.message })
+}
+
+/// The courier's last known position. A store sees only couriers that are delivering
+/// one of its orders now.
+#[utoipa::path(
+    get, path = "/couriers/{id}/location", tag = "couriers",
+    params(("id" = String, Path, description = "Courier id")),
+    responses(
+        (status = 200, body = CourierLocationView),
+        (status = 400, body = ErrorBody),
+        (status = 404, description = "`courier_location_unknown`", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn location(
+    state: web::Data<AppState>,
+    storefront: Storefront,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let courier = courier_id(&id)?;
+    let unknown = || {
+        ApiError::not_found(
+            "courier_location_unknown",
+            format!("no known position of courier {courier} for this store"),
+        )
+    };
+    let serving = state.orders.courier_orders(&storefront.scope(), &courier, true).await?;
+    if serving.is_empty() {
+        return Err(unknown());
+    }
+    let position = state.orders.courier_location(&courier).await?.ok_or_else(unknown)?;
+    Ok(HttpResponse::Ok()
+        .json(CourierLocationView { courier_id: courier.to_string(), position: PositionView::from(&position) }))
+}
+
+/// The courier's orders of this store, newest first (active ones by default).
+#[utoipa::path(
+    get, path = "/couriers/{id}/orders", tag = "couriers",
+    params(("id" = String, Path, description = "Courier id"), CourierOrdersQuery),
+    responses((status = 200, body = ListView), (status = 400, body = ErrorBody)),
+    security(("api_key" = []))
+)]
+pub async fn orders(
+    state: web::Data<AppState>,
+    storefront: Storefront,
+    id: web::Path<String>,
+    query: web::Query<CourierOrdersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let courier = courier_id(&id)?;
+    let active_only = query.active_only.unwrap_or(true);
+    let orders = state.orders.courier_orders(&storefront.scope(), &courier, active_only).await?;
+    Ok(HttpResponse::Ok()
+        .json(ListView { items: orders.iter().map(|o| OrderView::new(o, None)).collect(), next_cursor: None }))
+}

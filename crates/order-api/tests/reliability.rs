@@ -1,0 +1,220 @@
+//! The promises around the writes: idempotency, exactly one event per change even
+//! under concurrency, events surviving a relay that dies before publishing, per-order
+//! event order with two relays, and a cache that is never stale, with or without Redis.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::{Deps, KEY_A, TestApp, order_body};
+use domain::events::envelope::Payload;
+use domain::topics::Topic;
+use serde_json::json;
+use test_support::{PrivateBroker, TcpProxy};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_idempotency_key_and_body_get_the_same_answer_and_one_order() {
+    let app = TestApp::spawn("idempotency").await;
+    let send = |body: serde_json::Value, key: &'static str| {
+        let request = app
+            .client
+            .post(format!("{}/orders", app.base))
+            .bearer_auth(KEY_A)
+            .header("Idempotency-Key", key)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let replayed = response.headers().contains_key("idempotent-replayed");
+            (response.status().as_u16(), replayed, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, replayed, first) = send(order_body("I-1"), "key-1").await;
+    assert_eq!((status, replayed), (201, false), "{first}");
+    // Same content, other key order: the same request.
+    let mut reordered = serde_json::Map::new();
+    for (k, v) in order_body("I-1").as_object().unwrap().iter().rev() {
+        reordered.insert(k.clone(), v.clone());
+    }
+    let (status, replayed, second) = send(serde_json::Value::Object(reordered), "key-1").await;
+    assert_eq!((status, replayed), (201, true));
+    assert_eq!(second, first, "the same response, tracking token included");
+
+    let (status, _, other) = send(order_body("I-2"), "key-1").await;
+    assert_eq!((status, other["error"]["code"].as_str()), (422, Some("idempotency_key_reused")));
+
+    // Racing retries with one key create one order.
+    let racers = (0..8).map(|_| send(order_body("I-3"), "key-3"));
+    let answers = futures::future::join_all(racers).await;
+    let ids: BTreeSet<String> = answers
+        .iter()
+        .map(|(status, _, body)| {
+            assert_eq!(*status, 201, "{body}");
+            body["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "{answers:?}");
+    assert_eq!(answers.iter().filter(|(_, replayed, _)| !replayed).count(), 1);
+
+    let bad = app
+        .client
+        .post(format!("{}/orders", app.base))
+        .bearer_auth(KEY_A)
+        .header("Idempotency-Key", "")
+        .json(&order_body("I-4"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    common::assert_event_count(&app.config.kafka, Topic::OrderCreated, 2).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn n_concurrent_creates_publish_exactly_n_order_created_events() {
+    let app = TestApp::spawn("concurrent").await;
+    const N: usize = 60;
+    let bodies: Vec<_> = (0..N).map(|n| order_body(&format!("N-{n}"))).collect();
+    let creates = bodies.iter().map(|body| app.post("/orders", KEY_A, body));
+    let responses = futures::future::join_all(creates).await;
+    let ids: BTreeSet<String> = responses
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.body["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), N);
+
+    let events = common::events(&app.config.kafka, Topic::OrderCreated, N, Duration::from_secs(60)).await;
+    let published: BTreeSet<String> = events
+        .iter()
+        .map(|e| match &e.payload {
+            Some(Payload::OrderCreated(c)) => c.order.as_ref().unwrap().id.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(published, ids);
+    let event_ids: BTreeSet<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(event_ids.len(), N, "every event once");
+    common::assert_event_count(&app.config.kafka, Topic::OrderCreated, N).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_committed_while_the_broker_is_down_are_published_by_the_next_relay() {
+    let mut broker = PrivateBroker::start().await;
+    let mut deps = Deps::fresh("relay_restart").await;
+    deps.kafka = broker.configure(deps.kafka.clone());
+    test_support::create_system_topics(&deps.kafka).await;
+    let config = common::config(&deps);
+
+    let first = TestApp::spawn_with(config.clone()).await;
+    broker.kill();
+    let mut ids = BTreeSet::new();
+    for n in 0..5 {
+        ids.insert(first.create(&format!("R-{n}")).await["id"].as_str().unwrap().to_owned());
+    }
+    // The relay could not publish; the service stops with the events only in Postgres.
+    first.stop().await;
+
+    broker.resume().await;
+    let second = TestApp::spawn_with(config).await;
+    let events = common::events(&deps.kafka, Topic::OrderCreated, 5, Duration::from_secs(60)).await;
+    let published: BTreeSet<String> = events
+        .iter()
+        .map(|e| match &e.payload {
+            Some(Payload::OrderCreated(c)) => c.order.as_ref().unwrap().id.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(published, ids);
+    second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_relays_keep_each_orders_events_in_version_order() {
+    let deps = Deps::fresh("two_relays").await;
+    let one = TestApp::spawn_with(common::config(&deps)).await;
+    let two = TestApp::spawn_with(common::config(&deps)).await;
+    let id = one.create("O-1").await["id"].as_str().unwrap().to_owned();
+    const CHANGES: usize = 30;
+    for n in 0..CHANGES {
+        let app = if n % 2 == 0 { &one } else { &two };
+        let response =
+            app.post(&format!("/orders/{id}/assign-courier"), KEY_A, &json!({ "courier_id": format!("c-{n}") })).await;
+        assert_eq!(response.status, 200, "{}", response.body);
+    }
+    let updates = common::events(&deps.kafka, Topic::OrderUpdated, CHANGES, Duration::from_secs(60)).await;
+    let versions: Vec<i64> = updates
+        .iter()
+        .map(|e| match &e.payload {
+            Some(Payload::OrderUpdated(u)) => u.order.as_ref().unwrap().version,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(versions, (2..=(CHANGES as i64 + 1)).collect::<Vec<_>>());
+    one.stop().await;
+    two.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_come_from_the_cache_and_changes_invalidate_it() {
+    let app = TestApp::spawn("cache").await;
+    let id = app.create("CA-1").await["id"].as_str().unwrap().to_owned();
+    let path = format!("/orders/{id}");
+    assert_eq!(app.get(&path, KEY_A).await.body["status"], "created");
+    let hits_before = app.metric("ordertrack_order_cache_events_total{outcome=\"hit\"").await;
+    assert_eq!(app.get(&path, KEY_A).await.body["status"], "created");
+    assert_eq!(app.metric("ordertrack_order_cache_events_total{outcome=\"hit\"").await, hits_before + 1.0);
+
+    app.post(&format!("/orders/{id}/assign-courier"), KEY_A, &json!({ "courier_id": "c-1" })).await;
+    let after = app.get(&path, KEY_A).await;
+    assert_eq!((after.body["status"].as_str(), after.body["version"].as_i64()), (Some("courier_assigned"), Some(2)));
+    // A slow reader that read version 1 cannot put it back over version 2.
+    let store = app.store().await;
+    let order_id = id.parse().unwrap();
+    store.cache().fill(order_id, 1, "shop-a", br#"{"stale":true}"#).await;
+    assert_eq!(app.get(&path, KEY_A).await.body["version"], 2);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_redis_stopped_reads_and_writes_still_succeed_and_nothing_stale_is_served_after() {
+    let mut deps = Deps::fresh("redis_down").await;
+    let upstream = test_support::redis_url().trim_start_matches("redis://").split('/').next().unwrap().to_owned();
+    let proxy = TcpProxy::start(&upstream).await;
+    deps.redis.url = platform::Secret::new(format!("redis://{}/1", proxy.address()));
+    let app = TestApp::spawn_with(common::config(&deps)).await;
+    let id = app.create("RD-1").await["id"].as_str().unwrap().to_owned();
+    let path = format!("/orders/{id}");
+    app.get(&path, KEY_A).await; // now cached at version 1
+
+    proxy.cut().await;
+    let changed = app.post(&format!("/orders/{id}/assign-courier"), KEY_A, &json!({ "courier_id": "c-1" })).await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let read = app.get(&path, KEY_A).await;
+    assert_eq!((read.status, read.body["version"].as_i64()), (200, Some(2)));
+    let created = app.post("/orders", KEY_A, &order_body("RD-2")).await;
+    assert_eq!(created.status, 201);
+    assert!(app.metric("ordertrack_order_cache_events_total{outcome=\"error\"").await >= 1.0);
+    let ready = test_support::get_json(&format!("{}/readyz", app.base)).await;
+    assert_eq!(
+        (ready.0, ready.1["checks"]["postgres"].as_str()),
+        (503, Some("ok")),
+        "readiness names redis: {}",
+        ready.1
+    );
+
+    proxy.restore();
+    // Right after Redis returns, and later: never the version-1 view.
+    for _ in 0..30 {
+        assert_eq!(app.get(&path, KEY_A).await.body["version"], 2);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let hits = app.metric("ordertrack_order_cache_events_total{outcome=\"hit\"").await;
+    assert_eq!(app.get(&path, KEY_A).await.body["version"], 2);
+    assert!(app.metric("ordertrack_order_cache_events_total{outcome=\"hit\"").await > hits, "the cache works again");
+    app.stop().await;
+}
