@@ -1,0 +1,271 @@
+//! `ordertrack-sim bench orders`: create-order throughput (with the outbox relay
+//! running) and cached `GET /orders/{id}`, next to the raw ceilings measured in the
+//! same run on the same machine: pgbench single-row inserts at the same concurrency and
+//! an actix-web hello world. Prints a table and writes JSON.
+
+mod load;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+use serde_json::json;
+
+pub use load::Measured;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(clap::Subcommand)]
+enum What {
+    /// Order API: create and cached get, against pgbench and hello-world ceilings.
+    Orders(OrdersArgs),
+}
+
+#[derive(clap::Args)]
+struct OrdersArgs {
+    /// order-api's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    api: String,
+    /// A storefront API key.
+    #[arg(long, env = "ORDERTRACK_BENCH_KEY")]
+    key: String,
+    /// Base URLs whose /metrics count published outbox events (order-api, order-grpc).
+    #[arg(long, default_values_t = ["http://127.0.0.1:8080".to_owned(), "http://127.0.0.1:8084".to_owned()])]
+    relays: Vec<String>,
+    /// The Postgres server for the pgbench ceiling (a database `ordertrack_bench` is made there).
+    #[arg(long, default_value = "postgres://ordertrack:ordertrack@127.0.0.1:55432")]
+    postgres: String,
+    /// The pgbench binary.
+    #[arg(long, default_value = "pgbench")]
+    pgbench: String,
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Seconds measured per benchmark (after a warm-up of 3 s).
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Where to write the results.
+    #[arg(long, default_value = "target/bench/orders.json")]
+    out: PathBuf,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.what {
+        What::Orders(args) => orders(args).await,
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Ceiling {
+    name: String,
+    per_second: f64,
+}
+
+async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
+    let duration = Duration::from_secs(args.seconds);
+    let warmup = Duration::from_secs(3);
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    println!("==> ceilings on this machine");
+    let pgbench = pgbench_inserts(&args).await?;
+    println!("    {:<28} {:>9.0} /s   (pgbench, {} clients)", "postgres single-row insert", pgbench, args.concurrency);
+    let hello = hello_world(&client, args.concurrency, warmup, duration).await?;
+
+    println!("==> order API at {}", args.api);
+    let published_before = published(&client, &args.relays).await;
+    let run_id = uuid::Uuid::new_v4().simple().to_string();
+    // Every 201, warm-up included: the drain check waits for that many events.
+    let created = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let create = {
+        let (client, url, key, run_id) =
+            (client.clone(), format!("{}/orders", args.api), args.key.clone(), run_id.clone());
+        let created = std::sync::Arc::clone(&created);
+        load::run("create order", args.concurrency, warmup, duration, move |worker, n| {
+            let request = client.post(&url).bearer_auth(&key).json(&order(&format!("b-{}-{worker}-{n}", &run_id[..8])));
+            let created = std::sync::Arc::clone(&created);
+            async move {
+                let ok = request.send().await.is_ok_and(|r| r.status().as_u16() == 201);
+                if ok {
+                    created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                ok
+            }
+        })
+        .await
+    };
+    let created_total = created.load(std::sync::atomic::Ordering::Relaxed);
+    let drain_started = Instant::now();
+    let drained = wait_published(&client, &args.relays, published_before, created_total).await;
+    let drain_seconds = drain_started.elapsed().as_secs_f64();
+    match drained {
+        Some(count) => {
+            println!("    outbox drained: {count} events published, the last {drain_seconds:.1} s after the run ended")
+        }
+        None => println!("    outbox NOT drained within 60 s of the run's end"),
+    }
+
+    let order_id = {
+        let response = client
+            .post(format!("{}/orders", args.api))
+            .bearer_auth(&args.key)
+            .json(&order(&format!("b-{}-get", &run_id[..8])))
+            .send()
+            .await?
+            .error_for_status()?;
+        let body: serde_json::Value = response.json().await?;
+        body.get("id").and_then(|id| id.as_str()).context("no id in the create answer")?.to_owned()
+    };
+    let get = {
+        let (client, url, key) = (client.clone(), format!("{}/orders/{order_id}", args.api), args.key.clone());
+        load::run("cached GET /orders/{id}", args.concurrency, warmup, duration, move |_, _| {
+            let request = client.get(&url).bearer_auth(&key);
+            async move { request.send().await.is_ok_and(|r| r.status().is_success()) }
+        })
+        .await
+    };
+
+    let create_ratio = create.per_second / pgbench;
+    let get_ratio = get.per_second / hello.per_second;
+    println!("==> ratios");
+    println!("    create / pgbench insert      {:>6.1} %   (target >= 50 %)", create_ratio * 100.0);
+    println!("    cached GET / hello world     {:>6.1} %   (target >= 50 %)", get_ratio * 100.0);
+    let report = json!({
+        "concurrency": args.concurrency,
+        "seconds": args.seconds,
+        "ceilings": [Ceiling { name: "pgbench single-row insert".into(), per_second: pgbench }, Ceiling { name: "actix hello world".into(), per_second: hello.per_second }],
+        "hello_world": hello,
+        "create": create,
+        "outbox_drain_seconds_after_run": drained.map(|_| drain_seconds),
+        "cached_get": get,
+        "create_vs_pgbench": create_ratio,
+        "cached_get_vs_hello_world": get_ratio,
+    });
+    if let Some(parent) = args.out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&args.out, serde_json::to_vec_pretty(&report)?)?;
+    println!("    results written to {}", args.out.display());
+    Ok(())
+}
+
+fn order(number: &str) -> serde_json::Value {
+    json!({
+        "store_order_number": number,
+        "customer": { "name": "Bench Customer", "phone": "+79160000000", "email": "bench@example.com" },
+        "pickup": { "address": "Warehouse 1", "lat": 55.70, "lon": 37.58 },
+        "destination": { "address": "Tverskaya 1", "lat": 55.7575, "lon": 37.6136 },
+        "parcels": [ { "weight_grams": 1000, "length_cm": 20, "width_cm": 20, "height_cm": 20 } ],
+        "delivery": { "method": "own_courier" }
+    })
+}
+
+/// Total `outbox_published_total` over the relays' /metrics.
+async fn published(client: &reqwest::Client, relays: &[String]) -> u64 {
+    let mut total = 0;
+    for base in relays {
+        let Ok(response) = client.get(format!("{base}/metrics")).send().await else { continue };
+        let Ok(text) = response.text().await else { continue };
+        total += text
+            .lines()
+            .find(|line| line.starts_with("ordertrack_outbox_published_total"))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse::<f64>().ok())
+            .map_or(0, |value| value as u64);
+    }
+    total
+}
+
+/// Waits until the relays published at least `expected` events since `before`.
+async fn wait_published(client: &reqwest::Client, relays: &[String], before: u64, expected: u64) -> Option<u64> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = published(client, relays).await.saturating_sub(before);
+        if now >= expected {
+            return Some(now);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// pgbench inserting one row per transaction into a fresh table, at the same concurrency.
+async fn pgbench_inserts(args: &OrdersArgs) -> anyhow::Result<f64> {
+    let admin = format!("{}/postgres", args.postgres);
+    let database = format!("{}/ordertrack_bench", args.postgres);
+    let psql = |url: &str, sql: &str| {
+        std::process::Command::new("psql").args([url, "-qAtc", sql]).stderr(Stdio::inherit()).output()
+    };
+    let exists =
+        psql(&admin, "SELECT 1 FROM pg_database WHERE datname = 'ordertrack_bench'").context("running psql")?;
+    if String::from_utf8_lossy(&exists.stdout).trim() != "1" {
+        psql(&admin, "CREATE DATABASE ordertrack_bench")?;
+    }
+    psql(
+        &database,
+        "DROP TABLE IF EXISTS bench_insert; CREATE TABLE bench_insert (id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )?;
+    let script = std::env::temp_dir().join("ordertrack-bench-insert.sql");
+    std::fs::write(&script, "INSERT INTO bench_insert (payload) VALUES (repeat('x', 200));\n")?;
+    let output = tokio::process::Command::new(&args.pgbench)
+        .args(["-n", "-c", &args.concurrency.to_string(), "-j", "2", "-T", &args.seconds.to_string(), "-f"])
+        .arg(&script)
+        .arg(&database)
+        .stderr(Stdio::null())
+        .output()
+        .await
+        .with_context(|| format!("running {}", args.pgbench))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find_map(|line| line.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|tps| tps.parse().ok())
+        .with_context(|| format!("no tps in pgbench's output:\n{text}"))
+}
+
+/// Starts `ordertrack-sim hello-server` as its own process and loads it like order-api.
+async fn hello_world(
+    client: &reqwest::Client,
+    concurrency: usize,
+    warmup: Duration,
+    duration: Duration,
+) -> anyhow::Result<Measured> {
+    let port = 18999;
+    let mut server = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["hello-server", "--port", &port.to_string()])
+        .kill_on_drop(true)
+        .spawn()?;
+    let url = format!("http://127.0.0.1:{port}/hello");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.get(&url).send().await.is_err() {
+        anyhow::ensure!(Instant::now() < deadline, "the hello-world server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let measured = {
+        let client = client.clone();
+        load::run("actix hello world", concurrency, warmup, duration, move |_, _| {
+            let request = client.get(&url);
+            async move { request.send().await.is_ok_and(|r| r.status().is_success()) }
+        })
+        .await
+    };
+    server.kill().await?;
+    Ok(measured)
+}
+
+pub async fn hello_server(port: u16, workers: usize) -> anyhow::Result<()> {
+    let workers = if workers == 0 { std::thread::available_parallelism().map_or(2, usize::from) } else { workers };
+    actix_web::HttpServer::new(|| {
+        actix_web::App::new().route("/hello", actix_web::web::get().to(|| async { "hello world" }))
+    })
+    .workers(workers)
+    .bind(("127.0.0.1", port))?
+    .run()
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! `ordertrack-sim`: drives the local stack. `bench` measures it (the figures in
+//! docs/benchmarks.md come from here); `hello-server` is the raw actix-web ceiling the
+//! benchmarks compare against.
+#![allow(clippy::print_stdout)]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod bench;
+
+#[derive(Parser)]
+#[command(name = "ordertrack-sim", about = "Demo traffic and load for ordertrack")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Measure the order API against the raw ceilings of the same machine.
+    Bench(bench::BenchArgs),
+    /// An actix-web hello world (the ceiling of an HTTP server on this machine).
+    HelloServer {
+        #[arg(long, default_value_t = 18999)]
+        port: u16,
+        /// Worker threads (order-api uses one per core).
+        #[arg(long, default_value_t = 0)]
+        workers: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ordertrack-sim: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Bench(args) => bench::run(args).await,
+            Command::HelloServer { port, workers } => bench::hello_server(port, workers).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("ordertrack-sim: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
