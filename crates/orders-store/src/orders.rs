@@ -21,6 +21,7 @@ use domain::position::Position;
 use domain::status::{Actor, OrderStatus};
 use domain::topics::Topic;
 use platform::postgres::PgPool;
+use prost::Message as _;
 use uuid::Uuid;
 
 use crate::cache::OrderCache;
@@ -231,10 +232,18 @@ impl Orders {
         let event = self.envelope(convert::order_created(&order));
         let topic = self.topic(Topic::OrderCreated);
         let details = OrderDetails { order, timeline: vec![entry] };
+        let key = row.id.to_string();
+        let payload = event.encode_to_vec();
+        let insert = NewOrderInsert { row: &row, timeline: &timeline, topic: &topic, key: &key, payload: &payload };
         let mut conn = self.pool.get().await?;
-        let created = conn
-            .transaction::<Created, StoreError, _>(async move |conn| {
-                if let Some(key) = &idempotency {
+        let created = match idempotency {
+            // The common case: one statement, atomic by itself, one round trip.
+            None => {
+                insert.write(&mut conn, None).await?;
+                Created::New { details: Box::new(details), tracking_token: token }
+            }
+            Some(key) => {
+                conn.transaction::<Created, StoreError, _>(async move |conn| {
                     // Taken first: a concurrent request with the same key waits here
                     // until this one commits, then replays its response.
                     let inserted = diesel::insert_into(idempotency_keys::table)
@@ -249,32 +258,21 @@ impl Orders {
                         .execute(conn)
                         .await?;
                     if inserted == 0 {
-                        return replay(conn, &store_id, key).await;
+                        return replay(conn, &store_id, &key).await;
                     }
-                }
-                diesel::insert_into(orders::table).values(&row).execute(conn).await.map_err(|error| match &error {
-                    DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
-                        if info.constraint_name() == Some("orders_store_id_store_order_number_key") =>
-                    {
-                        StoreError::DuplicateStoreOrderNumber(row.store_order_number.clone())
-                    }
-                    _ => error.into(),
-                })?;
-                diesel::insert_into(order_timeline::table).values(&timeline).execute(conn).await?;
-                outbox::enqueue(conn, &topic, &row.id.to_string(), &event).await?;
-                if let Some(key) = &idempotency {
                     let (status, body) = respond(&details, &token);
-                    diesel::update(idempotency_keys::table.find((&store_id, &key.key)))
-                        .set((
-                            idempotency_keys::response_status.eq(i16::try_from(status).unwrap_or(201)),
-                            idempotency_keys::response_body.eq(body),
-                        ))
-                        .execute(conn)
-                        .await?;
-                }
-                Ok(Created::New { details: Box::new(details), tracking_token: token })
-            })
-            .await?;
+                    let saved = SavedResponse {
+                        store_id: &store_id,
+                        key: &key.key,
+                        status: i16::try_from(status).unwrap_or(201),
+                        body,
+                    };
+                    insert.write(conn, Some(saved)).await?;
+                    Ok(Created::New { details: Box::new(details), tracking_token: token })
+                })
+                .await?
+            }
+        };
         if matches!(created, Created::New { .. }) {
             self.wakeup.wake();
         }
@@ -643,6 +641,103 @@ impl Orders {
             return None;
         }
         Some(domain::eta::estimate(&order.pickup.point(), &order.destination.point(), now, &self.config.travel))
+    }
+}
+
+/// A new order's three rows, written by one statement (data-modifying CTEs run
+/// atomically): the order, its first timeline entry, its `order_created` event, and,
+/// under an idempotency key, the saved response.
+struct NewOrderInsert<'a> {
+    row: &'a OrderRow,
+    timeline: &'a TimelineRow,
+    topic: &'a str,
+    key: &'a str,
+    payload: &'a [u8],
+}
+
+struct SavedResponse<'a> {
+    store_id: &'a str,
+    key: &'a str,
+    status: i16,
+    body: serde_json::Value,
+}
+
+impl NewOrderInsert<'_> {
+    async fn write(&self, conn: &mut AsyncPgConnection, saved: Option<SavedResponse<'_>>) -> Result<(), StoreError> {
+        use diesel::sql_types::{Bytea, Int2, Int4, Int8, Jsonb, Nullable, Uuid as SqlUuid};
+        let save = if saved.is_some() {
+            ", saved AS (UPDATE idempotency_keys SET response_status = $38, response_body = $39 \
+               WHERE store_id = $40 AND idempotency_key = $41)"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "WITH new_order AS (INSERT INTO orders (id, store_id, store_order_number, customer_name, customer_phone, \
+               customer_email, pickup_address, pickup_lat, pickup_lon, destination_address, destination_lat, \
+               destination_lon, parcels, delivery_method, cdek_tariff_code, status, courier_id, carrier_reference, \
+               eta_expected_at, eta_earliest, eta_latest, eta_source, eta_computed_at, tracking_token_hash, \
+               tracking_expires_at, created_at, updated_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+               $21, $22, $23, $24, $25, $26, $27, $28) RETURNING id), \
+             new_entry AS (INSERT INTO order_timeline (order_id, version, status, actor, at, carrier_status, note) \
+               SELECT id, $29, $30, $31, $32, $33, $34 FROM new_order){save} \
+             INSERT INTO outbox (topic, message_key, payload) SELECT $35, $36, $37 FROM new_order"
+        );
+        let (row, entry) = (self.row, self.timeline);
+        let mut query = diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<SqlUuid, _>(row.id)
+            .bind::<Text, _>(&row.store_id)
+            .bind::<Text, _>(&row.store_order_number)
+            .bind::<Text, _>(&row.customer_name)
+            .bind::<Text, _>(&row.customer_phone)
+            .bind::<Text, _>(&row.customer_email)
+            .bind::<Text, _>(&row.pickup_address)
+            .bind::<Float8, _>(row.pickup_lat)
+            .bind::<Float8, _>(row.pickup_lon)
+            .bind::<Text, _>(&row.destination_address)
+            .bind::<Float8, _>(row.destination_lat)
+            .bind::<Float8, _>(row.destination_lon)
+            .bind::<Jsonb, _>(&row.parcels)
+            .bind::<Text, _>(&row.delivery_method)
+            .bind::<Nullable<Int4>, _>(row.cdek_tariff_code)
+            .bind::<Text, _>(&row.status)
+            .bind::<Nullable<Text>, _>(&row.courier_id)
+            .bind::<Nullable<Text>, _>(&row.carrier_reference)
+            .bind::<Nullable<Timestamptz>, _>(row.eta_expected_at)
+            .bind::<Nullable<Timestamptz>, _>(row.eta_earliest)
+            .bind::<Nullable<Timestamptz>, _>(row.eta_latest)
+            .bind::<Nullable<Text>, _>(&row.eta_source)
+            .bind::<Nullable<Timestamptz>, _>(row.eta_computed_at)
+            .bind::<Bytea, _>(&row.tracking_token_hash)
+            .bind::<Nullable<Timestamptz>, _>(row.tracking_expires_at)
+            .bind::<Timestamptz, _>(row.created_at)
+            .bind::<Timestamptz, _>(row.updated_at)
+            .bind::<Int8, _>(row.version)
+            .bind::<Int8, _>(entry.version)
+            .bind::<Text, _>(&entry.status)
+            .bind::<Text, _>(&entry.actor)
+            .bind::<Timestamptz, _>(entry.at)
+            .bind::<Nullable<Text>, _>(&entry.carrier_status)
+            .bind::<Nullable<Text>, _>(&entry.note)
+            .bind::<Text, _>(self.topic)
+            .bind::<Text, _>(self.key)
+            .bind::<Bytea, _>(self.payload);
+        if let Some(saved) = saved {
+            query = query
+                .bind::<Int2, _>(saved.status)
+                .bind::<Jsonb, _>(saved.body)
+                .bind::<Text, _>(saved.store_id)
+                .bind::<Text, _>(saved.key);
+        }
+        query.execute(conn).await.map(|_| ()).map_err(|error| match &error {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+                if info.constraint_name() == Some("orders_store_id_store_order_number_key") =>
+            {
+                StoreError::DuplicateStoreOrderNumber(row.store_order_number.clone())
+            }
+            _ => error.into(),
+        })
     }
 }
 

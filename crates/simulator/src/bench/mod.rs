@@ -7,10 +7,11 @@ mod load;
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use serde::Serialize;
 use serde_json::json;
 
 pub use load::Measured;
@@ -52,6 +53,15 @@ struct OrdersArgs {
     /// Where to write the results.
     #[arg(long, default_value = "target/bench/orders.json")]
     out: PathBuf,
+    /// Run only some parts (ceilings, create, get); all by default.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+impl OrdersArgs {
+    fn runs(&self, part: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|p| p == part)
+    }
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -60,55 +70,58 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct Ceiling {
-    name: String,
-    per_second: f64,
-}
-
 async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.seconds);
     let warmup = Duration::from_secs(3);
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
-    println!("==> ceilings on this machine");
-    let pgbench = pgbench_inserts(&args).await?;
-    println!("    {:<28} {:>9.0} /s   (pgbench, {} clients)", "postgres single-row insert", pgbench, args.concurrency);
-    let hello = hello_world(&client, args.concurrency, warmup, duration).await?;
-
-    println!("==> order API at {}", args.api);
-    let published_before = published(&client, &args.relays).await;
     let run_id = uuid::Uuid::new_v4().simple().to_string();
-    // Every 201, warm-up included: the drain check waits for that many events.
-    let created = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let create = {
-        let (client, url, key, run_id) =
-            (client.clone(), format!("{}/orders", args.api), args.key.clone(), run_id.clone());
-        let created = std::sync::Arc::clone(&created);
-        load::run("create order", args.concurrency, warmup, duration, move |worker, n| {
-            let request = client.post(&url).bearer_auth(&key).json(&order(&format!("b-{}-{worker}-{n}", &run_id[..8])));
-            let created = std::sync::Arc::clone(&created);
-            async move {
-                let ok = request.send().await.is_ok_and(|r| r.status().as_u16() == 201);
-                if ok {
-                    created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                ok
-            }
-        })
-        .await
-    };
-    let created_total = created.load(std::sync::atomic::Ordering::Relaxed);
-    let drain_started = Instant::now();
-    let drained = wait_published(&client, &args.relays, published_before, created_total).await;
-    let drain_seconds = drain_started.elapsed().as_secs_f64();
-    match drained {
-        Some(count) => {
-            println!("    outbox drained: {count} events published, the last {drain_seconds:.1} s after the run ended")
-        }
-        None => println!("    outbox NOT drained within 60 s of the run's end"),
+
+    let (mut pgbench, mut hello) = (None, None);
+    if args.runs("ceilings") {
+        println!("==> ceilings on this machine");
+        let tps = pgbench_inserts(&args).await?;
+        println!("    {:<28} {:>9.0} /s   (pgbench, {} clients)", "postgres single-row insert", tps, args.concurrency);
+        pgbench = Some(tps);
+        hello = Some(hello_world(&client, args.concurrency, warmup, duration).await?);
     }
 
-    let order_id = {
+    println!("==> order API at {}", args.api);
+    let (mut create, mut drain) = (None, None);
+    if args.runs("create") {
+        let published_before = published(&client, &args.relays).await;
+        // Every 201, warm-up included: the drain check waits for that many events.
+        let created = Arc::new(AtomicU64::new(0));
+        let measured = {
+            let (client, url, key) = (client.clone(), format!("{}/orders", args.api), args.key.clone());
+            let (run_id, created) = (run_id.clone(), Arc::clone(&created));
+            load::run("create order", args.concurrency, warmup, duration, move |worker, n| {
+                let request =
+                    client.post(&url).bearer_auth(&key).json(&order(&format!("b-{}-{worker}-{n}", &run_id[..8])));
+                let created = Arc::clone(&created);
+                async move {
+                    let ok = request.send().await.is_ok_and(|r| r.status().as_u16() == 201);
+                    if ok {
+                        created.fetch_add(1, Ordering::Relaxed);
+                    }
+                    ok
+                }
+            })
+            .await
+        };
+        let drain_started = Instant::now();
+        match wait_published(&client, &args.relays, published_before, created.load(Ordering::Relaxed)).await {
+            Some(count) => {
+                let seconds = drain_started.elapsed().as_secs_f64();
+                println!("    outbox drained: {count} events published, the last {seconds:.1} s after the run ended");
+                drain = Some(seconds);
+            }
+            None => println!("    outbox NOT drained within 60 s of the run's end"),
+        }
+        create = Some(measured);
+    }
+
+    let mut get = None;
+    if args.runs("get") {
         let response = client
             .post(format!("{}/orders", args.api))
             .bearer_auth(&args.key)
@@ -117,29 +130,35 @@ async fn orders(args: OrdersArgs) -> anyhow::Result<()> {
             .await?
             .error_for_status()?;
         let body: serde_json::Value = response.json().await?;
-        body.get("id").and_then(|id| id.as_str()).context("no id in the create answer")?.to_owned()
-    };
-    let get = {
+        let order_id = body.get("id").and_then(|id| id.as_str()).context("no id in the create answer")?.to_owned();
         let (client, url, key) = (client.clone(), format!("{}/orders/{order_id}", args.api), args.key.clone());
-        load::run("cached GET /orders/{id}", args.concurrency, warmup, duration, move |_, _| {
-            let request = client.get(&url).bearer_auth(&key);
-            async move { request.send().await.is_ok_and(|r| r.status().is_success()) }
-        })
-        .await
-    };
+        get = Some(
+            load::run("cached GET /orders/{id}", args.concurrency, warmup, duration, move |_, _| {
+                let request = client.get(&url).bearer_auth(&key);
+                async move { request.send().await.is_ok_and(|r| r.status().is_success()) }
+            })
+            .await,
+        );
+    }
 
-    let create_ratio = create.per_second / pgbench;
-    let get_ratio = get.per_second / hello.per_second;
-    println!("==> ratios");
-    println!("    create / pgbench insert      {:>6.1} %   (target >= 50 %)", create_ratio * 100.0);
-    println!("    cached GET / hello world     {:>6.1} %   (target >= 50 %)", get_ratio * 100.0);
+    let create_ratio = create.as_ref().zip(pgbench).map(|(c, p)| c.per_second / p);
+    let get_ratio = get.as_ref().zip(hello.as_ref()).map(|(g, h)| g.per_second / h.per_second);
+    if create_ratio.is_some() || get_ratio.is_some() {
+        println!("==> ratios");
+    }
+    if let Some(ratio) = create_ratio {
+        println!("    create / pgbench insert      {:>6.1} %   (target >= 50 %)", ratio * 100.0);
+    }
+    if let Some(ratio) = get_ratio {
+        println!("    cached GET / hello world     {:>6.1} %   (target >= 50 %)", ratio * 100.0);
+    }
     let report = json!({
         "concurrency": args.concurrency,
         "seconds": args.seconds,
-        "ceilings": [Ceiling { name: "pgbench single-row insert".into(), per_second: pgbench }, Ceiling { name: "actix hello world".into(), per_second: hello.per_second }],
+        "pgbench_insert_per_second": pgbench,
         "hello_world": hello,
         "create": create,
-        "outbox_drain_seconds_after_run": drained.map(|_| drain_seconds),
+        "outbox_drain_seconds_after_run": drain,
         "cached_get": get,
         "create_vs_pgbench": create_ratio,
         "cached_get_vs_hello_world": get_ratio,
