@@ -664,80 +664,129 @@ struct SavedResponse<'a> {
 
 impl NewOrderInsert<'_> {
     async fn write(&self, conn: &mut AsyncPgConnection, saved: Option<SavedResponse<'_>>) -> Result<(), StoreError> {
-        use diesel::sql_types::{Bytea, Int2, Int4, Int8, Jsonb, Nullable, Uuid as SqlUuid};
-        let save = if saved.is_some() {
-            ", saved AS (UPDATE idempotency_keys SET response_status = $38, response_body = $39 \
-               WHERE store_id = $40 AND idempotency_key = $41)"
-        } else {
-            ""
+        let result = match &saved {
+            None => InsertNewOrder::<false> { insert: self, saved: None }.execute(conn).await,
+            Some(saved) => InsertNewOrder::<true> { insert: self, saved: Some(saved) }.execute(conn).await,
         };
-        let sql = format!(
-            "WITH new_order AS (INSERT INTO orders (id, store_id, store_order_number, customer_name, customer_phone, \
-               customer_email, pickup_address, pickup_lat, pickup_lon, destination_address, destination_lat, \
-               destination_lon, parcels, delivery_method, cdek_tariff_code, status, courier_id, carrier_reference, \
-               eta_expected_at, eta_earliest, eta_latest, eta_source, eta_computed_at, tracking_token_hash, \
-               tracking_expires_at, created_at, updated_at, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-               $21, $22, $23, $24, $25, $26, $27, $28) RETURNING id), \
-             new_entry AS (INSERT INTO order_timeline (order_id, version, status, actor, at, carrier_status, note) \
-               SELECT id, $29, $30, $31, $32, $33, $34 FROM new_order){save} \
-             INSERT INTO outbox (topic, message_key, payload) SELECT $35, $36, $37 FROM new_order"
-        );
-        let (row, entry) = (self.row, self.timeline);
-        let mut query = diesel::sql_query(sql)
-            .into_boxed()
-            .bind::<SqlUuid, _>(row.id)
-            .bind::<Text, _>(&row.store_id)
-            .bind::<Text, _>(&row.store_order_number)
-            .bind::<Text, _>(&row.customer_name)
-            .bind::<Text, _>(&row.customer_phone)
-            .bind::<Text, _>(&row.customer_email)
-            .bind::<Text, _>(&row.pickup_address)
-            .bind::<Float8, _>(row.pickup_lat)
-            .bind::<Float8, _>(row.pickup_lon)
-            .bind::<Text, _>(&row.destination_address)
-            .bind::<Float8, _>(row.destination_lat)
-            .bind::<Float8, _>(row.destination_lon)
-            .bind::<Jsonb, _>(&row.parcels)
-            .bind::<Text, _>(&row.delivery_method)
-            .bind::<Nullable<Int4>, _>(row.cdek_tariff_code)
-            .bind::<Text, _>(&row.status)
-            .bind::<Nullable<Text>, _>(&row.courier_id)
-            .bind::<Nullable<Text>, _>(&row.carrier_reference)
-            .bind::<Nullable<Timestamptz>, _>(row.eta_expected_at)
-            .bind::<Nullable<Timestamptz>, _>(row.eta_earliest)
-            .bind::<Nullable<Timestamptz>, _>(row.eta_latest)
-            .bind::<Nullable<Text>, _>(&row.eta_source)
-            .bind::<Nullable<Timestamptz>, _>(row.eta_computed_at)
-            .bind::<Bytea, _>(&row.tracking_token_hash)
-            .bind::<Nullable<Timestamptz>, _>(row.tracking_expires_at)
-            .bind::<Timestamptz, _>(row.created_at)
-            .bind::<Timestamptz, _>(row.updated_at)
-            .bind::<Int8, _>(row.version)
-            .bind::<Int8, _>(entry.version)
-            .bind::<Text, _>(&entry.status)
-            .bind::<Text, _>(&entry.actor)
-            .bind::<Timestamptz, _>(entry.at)
-            .bind::<Nullable<Text>, _>(&entry.carrier_status)
-            .bind::<Nullable<Text>, _>(&entry.note)
-            .bind::<Text, _>(self.topic)
-            .bind::<Text, _>(self.key)
-            .bind::<Bytea, _>(self.payload);
-        if let Some(saved) = saved {
-            query = query
-                .bind::<Int2, _>(saved.status)
-                .bind::<Jsonb, _>(saved.body)
-                .bind::<Text, _>(saved.store_id)
-                .bind::<Text, _>(saved.key);
-        }
-        query.execute(conn).await.map(|_| ()).map_err(|error| match &error {
+        result.map(|_| ()).map_err(|error| match &error {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
                 if info.constraint_name() == Some("orders_store_id_store_order_number_key") =>
             {
-                StoreError::DuplicateStoreOrderNumber(row.store_order_number.clone())
+                StoreError::DuplicateStoreOrderNumber(self.row.store_order_number.clone())
             }
             _ => error.into(),
         })
+    }
+}
+
+/// The statement behind [`NewOrderInsert`], as a diesel query with a static id so that
+/// each connection prepares it once (raw `sql_query` text would be planned every time).
+/// `SAVE` adds the update of the idempotency key's saved response.
+struct InsertNewOrder<'a, const SAVE: bool> {
+    insert: &'a NewOrderInsert<'a>,
+    saved: Option<&'a SavedResponse<'a>>,
+}
+
+impl<const SAVE: bool> diesel::query_builder::QueryId for InsertNewOrder<'_, SAVE> {
+    type QueryId = InsertNewOrder<'static, SAVE>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<const SAVE: bool> diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertNewOrder<'_, SAVE> {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Bytea, Int2, Int4, Int8, Jsonb, Nullable, Uuid as SqlUuid};
+        let (row, entry) = (self.insert.row, self.insert.timeline);
+        out.push_sql(
+            "WITH new_order AS (INSERT INTO orders (id, store_id, store_order_number, customer_name, \
+             customer_phone, customer_email, pickup_address, pickup_lat, pickup_lon, destination_address, \
+             destination_lat, destination_lon, parcels, delivery_method, cdek_tariff_code, status, courier_id, \
+             carrier_reference, eta_expected_at, eta_earliest, eta_latest, eta_source, eta_computed_at, \
+             tracking_token_hash, tracking_expires_at, created_at, updated_at, version) VALUES (",
+        );
+        out.push_bind_param::<SqlUuid, _>(&row.id)?;
+        for text in [
+            &row.store_id,
+            &row.store_order_number,
+            &row.customer_name,
+            &row.customer_phone,
+            &row.customer_email,
+            &row.pickup_address,
+        ] {
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(text)?;
+        }
+        for number in [&row.pickup_lat, &row.pickup_lon] {
+            out.push_sql(", ");
+            out.push_bind_param::<Float8, _>(number)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&row.destination_address)?;
+        for number in [&row.destination_lat, &row.destination_lon] {
+            out.push_sql(", ");
+            out.push_bind_param::<Float8, _>(number)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Jsonb, _>(&row.parcels)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&row.delivery_method)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Int4>, _>(&row.cdek_tariff_code)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&row.status)?;
+        for text in [&row.courier_id, &row.carrier_reference] {
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Text>, _>(text)?;
+        }
+        for time in [&row.eta_expected_at, &row.eta_earliest, &row.eta_latest] {
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Timestamptz>, _>(time)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&row.eta_source)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Timestamptz>, _>(&row.eta_computed_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Bytea, _>(&row.tracking_token_hash)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Timestamptz>, _>(&row.tracking_expires_at)?;
+        for time in [&row.created_at, &row.updated_at] {
+            out.push_sql(", ");
+            out.push_bind_param::<Timestamptz, _>(time)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Int8, _>(&row.version)?;
+        out.push_sql(") RETURNING id), new_entry AS (INSERT INTO order_timeline (order_id, version, status, actor, at, carrier_status, note) SELECT id, ");
+        out.push_bind_param::<Int8, _>(&entry.version)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&entry.status)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&entry.actor)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamptz, _>(&entry.at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&entry.carrier_status)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&entry.note)?;
+        out.push_sql(" FROM new_order)");
+        if let Some(saved) = self.saved.filter(|_| SAVE) {
+            out.push_sql(", saved AS (UPDATE idempotency_keys SET response_status = ");
+            out.push_bind_param::<Int2, _>(&saved.status)?;
+            out.push_sql(", response_body = ");
+            out.push_bind_param::<Jsonb, _>(&saved.body)?;
+            out.push_sql(" WHERE store_id = ");
+            out.push_bind_param::<Text, _>(saved.store_id)?;
+            out.push_sql(" AND idempotency_key = ");
+            out.push_bind_param::<Text, _>(saved.key)?;
+            out.push_sql(")");
+        }
+        out.push_sql(" INSERT INTO outbox (topic, message_key, payload) SELECT ");
+        out.push_bind_param::<Text, _>(self.insert.topic)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.insert.key)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Bytea, _>(self.insert.payload)?;
+        out.push_sql(" FROM new_order");
+        Ok(())
     }
 }
 

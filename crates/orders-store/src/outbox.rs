@@ -76,6 +76,8 @@ pub struct Relay {
     metrics: RelayMetrics,
     batch_size: i64,
     poll_interval: Duration,
+    /// After a wake-up, wait this long so the commits of that moment leave in one batch.
+    batch_window: Duration,
     /// Published rows older than this are deleted.
     retention: chrono::Duration,
 }
@@ -102,6 +104,7 @@ impl Relay {
             metrics: RelayMetrics { published, failed, pending },
             batch_size: 500,
             poll_interval: Duration::from_millis(200),
+            batch_window: Duration::from_millis(3),
             retention: chrono::Duration::hours(1),
         })
     }
@@ -139,7 +142,7 @@ impl Relay {
             }
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = self.wakeup.0.notified() => {}
+                () = self.wakeup.0.notified() => tokio::time::sleep(self.batch_window).await,
                 () = tokio::time::sleep(self.poll_interval) => {}
             }
         }
