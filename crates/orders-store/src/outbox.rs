@@ -78,8 +78,6 @@ pub struct Relay {
     poll_interval: Duration,
     /// After a wake-up, wait this long so the commits of that moment leave in one batch.
     batch_window: Duration,
-    /// Published rows older than this are deleted.
-    retention: chrono::Duration,
 }
 
 impl Relay {
@@ -105,13 +103,11 @@ impl Relay {
             batch_size: 500,
             poll_interval: Duration::from_millis(200),
             batch_window: Duration::from_millis(3),
-            retention: chrono::Duration::hours(1),
         })
     }
 
     /// Publishes until `shutdown` is cancelled.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let mut since_cleanup = 0u32;
         let mut failures = 0u32;
         loop {
             let more = match self.relay_once().await {
@@ -127,13 +123,6 @@ impl Relay {
                     false
                 }
             };
-            since_cleanup += 1;
-            if since_cleanup >= 300 {
-                since_cleanup = 0;
-                if let Err(error) = self.delete_published().await {
-                    warn!(self.log, "outbox cleanup failed"; "error" => %error);
-                }
-            }
             if more {
                 if shutdown.is_cancelled() {
                     break;
@@ -152,7 +141,7 @@ impl Relay {
         Ok(())
     }
 
-    /// Claims a batch, publishes it, marks what the broker took. Returns the number claimed.
+    /// Claims a batch, publishes it, deletes what the broker took. Returns the number claimed.
     pub async fn relay_once(&self) -> Result<usize, StoreError> {
         let mut conn = self.pool.get().await?;
         let producer = &self.producer;
@@ -161,7 +150,6 @@ impl Relay {
         let batch_size = self.batch_size;
         conn.transaction::<usize, StoreError, _>(async move |conn| {
             let claimed: Vec<Pending> = outbox::table
-                .filter(outbox::published_at.is_null())
                 .filter(outbox::next_attempt_at.le(Utc::now()))
                 .order(outbox::id.asc())
                 .limit(batch_size)
@@ -202,21 +190,12 @@ impl Relay {
                 }
             }
             if !published.is_empty() {
-                diesel::update(outbox::table.filter(outbox::id.eq_any(&published)))
-                    .set((outbox::published_at.eq(Utc::now()), outbox::attempts.eq(outbox::attempts + 1)))
-                    .execute(conn)
-                    .await?;
+                diesel::delete(outbox::table.filter(outbox::id.eq_any(&published))).execute(conn).await?;
                 metrics.published.inc_by(published.len() as u64);
             }
             Ok(count)
         })
         .await
-    }
-
-    async fn delete_published(&self) -> Result<usize, StoreError> {
-        let mut conn = self.pool.get().await?;
-        let cutoff = Utc::now() - self.retention;
-        Ok(diesel::delete(outbox::table.filter(outbox::published_at.lt(cutoff))).execute(&mut conn).await?)
     }
 }
 
@@ -227,7 +206,6 @@ async fn blocked_keys(conn: &mut AsyncPgConnection, claimed: &[Pending]) -> Resu
     let ids: Vec<i64> = claimed.iter().map(|row| row.id).collect();
     let newest = ids.iter().copied().max().unwrap_or(0);
     let blocked: Vec<String> = outbox::table
-        .filter(outbox::published_at.is_null())
         .filter(outbox::message_key.eq_any(&keys))
         .filter(outbox::id.lt(newest))
         .filter(outbox::id.ne_all(&ids))

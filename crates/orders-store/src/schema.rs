@@ -25,8 +25,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    order_timeline (id) {
-        id -> Int8,
+    order_timeline (order_id, version) {
         order_id -> Uuid,
         version -> Int8,
         status -> Text,
@@ -77,7 +76,6 @@ diesel::table! {
         message_key -> Text,
         payload -> Bytea,
         created_at -> Timestamptz,
-        published_at -> Nullable<Timestamptz>,
         attempts -> Int4,
         last_error -> Nullable<Text>,
         next_attempt_at -> Timestamptz,

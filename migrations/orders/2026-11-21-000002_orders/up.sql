@@ -40,7 +40,6 @@ CREATE INDEX orders_by_courier ON orders (courier_id, id DESC) WHERE courier_id 
 
 -- The timeline: one row per status an order entered.
 CREATE TABLE order_timeline (
-    id              BIGSERIAL PRIMARY KEY,
     order_id        UUID NOT NULL REFERENCES orders (id),
     version         BIGINT NOT NULL,
     status          TEXT NOT NULL,
@@ -48,7 +47,7 @@ CREATE TABLE order_timeline (
     at              TIMESTAMPTZ NOT NULL,
     carrier_status  TEXT,
     note            TEXT,
-    UNIQUE (order_id, version)
+    PRIMARY KEY (order_id, version)
 );
 
 -- The latest known position of each courier (from courier_locations).

@@ -1,1 +1,0 @@
-DROP INDEX outbox_pending_by_key;
