@@ -90,3 +90,49 @@ mod tests {
         assert!((moscow.distance_m(&north) - 111_195.0).abs() < 100.0);
     }
 }
+
+/// The shortest distance in metres from `center` to the segment `a`–`b`, on a local flat
+/// projection around `center` (exact enough for segments of a few kilometres).
+pub fn distance_to_segment_m(center: &Coordinates, a: &Coordinates, b: &Coordinates) -> f64 {
+    let metres_per_degree = EARTH_RADIUS_M.to_radians();
+    let cos_lat = center.lat.to_radians().cos();
+    let project = |p: &Coordinates| {
+        ((p.lon - center.lon) * metres_per_degree * cos_lat, (p.lat - center.lat) * metres_per_degree)
+    };
+    let ((ax, ay), (bx, by)) = (project(a), project(b));
+    let (dx, dy) = (bx - ax, by - ay);
+    let length_squared = dx * dx + dy * dy;
+    let t = if length_squared == 0.0 { 0.0 } else { (-(ax * dx + ay * dy) / length_squared).clamp(0.0, 1.0) };
+    let (x, y) = (ax + t * dx, ay + t * dy);
+    (x * x + y * y).sqrt()
+}
+
+/// Whether a move from `from` to `to` touches the circle of `radius_m` around `center`,
+/// even when both ends lie outside it (a sparse track that jumps over a geofence).
+pub fn segment_enters_circle(from: &Coordinates, to: &Coordinates, center: &Coordinates, radius_m: f64) -> bool {
+    distance_to_segment_m(center, from, to) <= radius_m
+}
+
+#[cfg(test)]
+mod segment_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_segment_that_jumps_over_a_circle_enters_it() {
+        let center = Coordinates::parse(55.7500, 37.6000).unwrap();
+        // 1 km south to 1 km north of the centre: both ends far outside a 100 m fence.
+        let south = Coordinates::parse(55.7410, 37.6000).unwrap();
+        let north = Coordinates::parse(55.7590, 37.6000).unwrap();
+        assert!(center.distance_m(&south) > 900.0 && center.distance_m(&north) > 900.0);
+        assert!(segment_enters_circle(&south, &north, &center, 100.0));
+        // The same move 500 m to the east passes by.
+        let south_east = Coordinates::parse(55.7410, 37.6080).unwrap();
+        let north_east = Coordinates::parse(55.7590, 37.6080).unwrap();
+        assert!(!segment_enters_circle(&south_east, &north_east, &center, 100.0));
+        assert!((distance_to_segment_m(&center, &south_east, &north_east) - 502.0).abs() < 10.0);
+        // A point (a zero-length segment) inside counts; one outside does not.
+        assert!(segment_enters_circle(&center, &center, &center, 1.0));
+        assert!(!segment_enters_circle(&south, &south, &center, 100.0));
+    }
+}

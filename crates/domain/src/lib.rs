@@ -13,5 +13,6 @@ pub mod parcel;
 pub mod position;
 pub mod status;
 pub mod ticket;
+pub mod token;
 pub mod topics;
 pub mod validation;

@@ -14,9 +14,10 @@ pub struct Position {
     pub recorded_at: DateTime<Utc>,
     /// Radius of the 68% confidence circle, metres.
     pub accuracy_m: f32,
-    pub speed_mps: f32,
-    /// Degrees clockwise from north.
-    pub heading_deg: f32,
+    /// As the device reported it, if it did.
+    pub speed_mps: Option<f32>,
+    /// Degrees clockwise from north, if the device reported it.
+    pub heading_deg: Option<f32>,
 }
 
 impl Position {

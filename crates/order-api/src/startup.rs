@@ -18,7 +18,6 @@ use platform::{http, redis};
 use slog::info;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::ApiKeys;
 use crate::body::BodyLimit;
 use crate::config::Config;
 use crate::routes;
@@ -37,7 +36,7 @@ impl Application {
         let logging = logging::init("order-api", &config.log);
         let log = logging.log.clone();
         let metrics = Metrics::new("order-api")?;
-        let keys = ApiKeys::new(config.auth.storefront_keys()?);
+        let keys = config.auth.storefront_keys()?;
 
         let pool = postgres::connect(&config.postgres).await?;
         if config.postgres.run_migrations {

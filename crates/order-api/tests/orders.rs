@@ -238,8 +238,8 @@ fn position(lat: f64, lon: f64, seconds_ago: i64) -> Position {
         point: domain::geo::Coordinates::parse(lat, lon).unwrap(),
         recorded_at: Utc::now() - chrono::Duration::seconds(seconds_ago),
         accuracy_m: 5.0,
-        speed_mps: 8.0,
-        heading_deg: 45.0,
+        speed_mps: Some(8.0),
+        heading_deg: Some(45.0),
     }
 }
 

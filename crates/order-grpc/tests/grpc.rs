@@ -394,8 +394,8 @@ async fn track_order_streams_changes_and_positions_until_the_order_is_final() {
             lon: 37.59,
             recorded_at: Some(timestamp(Utc::now())),
             accuracy_m: 4.0,
-            speed_mps: 7.0,
-            heading_deg: 10.0,
+            speed_mps: Some(7.0),
+            heading_deg: Some(10.0),
         }],
     };
     let envelope = Envelope::new("courier-tracker", timestamp(Utc::now()), Payload::CourierLocations(batch));

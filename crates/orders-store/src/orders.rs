@@ -27,7 +27,7 @@ use uuid::Uuid;
 use crate::cache::OrderCache;
 use crate::error::StoreError;
 use crate::outbox::{self, RelayWakeup};
-use crate::rows::{NewTrackPoint, OrderRow, TimelineRow};
+use crate::rows::{CourierPositionRow, NewTrackPoint, OrderRow, TimelineRow};
 use crate::schema::{courier_positions, idempotency_keys, order_timeline, orders, processed_commands, track_points};
 use crate::tracking;
 
@@ -582,8 +582,8 @@ impl Orders {
         .bind::<Float8, _>(latest.point.lon())
         .bind::<Timestamptz, _>(latest.recorded_at)
         .bind::<Float4, _>(latest.accuracy_m)
-        .bind::<Float4, _>(latest.speed_mps)
-        .bind::<Float4, _>(latest.heading_deg)
+        .bind::<diesel::sql_types::Nullable<Float4>, _>(latest.speed_mps)
+        .bind::<diesel::sql_types::Nullable<Float4>, _>(latest.heading_deg)
         .execute(&mut conn)
         .await?;
 
@@ -823,28 +823,9 @@ async fn load_timeline(conn: &mut AsyncPgConnection, id: OrderId) -> Result<Vec<
 }
 
 async fn courier_position(conn: &mut AsyncPgConnection, courier: &str) -> Result<Option<Position>, StoreError> {
-    let row: Option<(f64, f64, DateTime<Utc>, f32, f32, f32)> = courier_positions::table
-        .find(courier)
-        .select((
-            courier_positions::lat,
-            courier_positions::lon,
-            courier_positions::recorded_at,
-            courier_positions::accuracy_m,
-            courier_positions::speed_mps,
-            courier_positions::heading_deg,
-        ))
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(row.and_then(|(lat, lon, recorded_at, accuracy_m, speed_mps, heading_deg)| {
-        Coordinates::parse(lat, lon).ok().map(|point| Position {
-            point,
-            recorded_at,
-            accuracy_m,
-            speed_mps,
-            heading_deg,
-        })
-    }))
+    let row: Option<CourierPositionRow> =
+        courier_positions::table.find(courier).select(CourierPositionRow::as_select()).first(conn).await.optional()?;
+    Ok(row.and_then(|row| row.to_domain()))
 }
 
 async fn track_of(conn: &mut AsyncPgConnection, details: OrderDetails) -> Result<Track, StoreError> {
@@ -931,38 +912,18 @@ pub struct AuthSettings {
 }
 
 impl AuthSettings {
-    /// The storefront keys as (store, key) pairs; at least one is required.
-    pub fn storefront_keys(&self) -> Result<Vec<(StoreId, platform::Secret)>, platform::config::ConfigError> {
-        checked_keys("auth.storefront_keys", &self.storefront_keys)?
-            .into_iter()
-            .map(|(name, key)| {
-                StoreId::parse(&name).map(|store| (store, key)).map_err(|e| {
-                    platform::config::ConfigError::invalid(format!("auth.storefront_keys.{name}"), e.message)
-                })
-            })
-            .collect()
+    /// The storefront keys; at least one is required. A key's name is its store id.
+    pub fn storefront_keys(&self) -> Result<platform::keys::KeySet, platform::config::ConfigError> {
+        for name in self.storefront_keys.keys() {
+            StoreId::parse(name).map_err(|e| {
+                platform::config::ConfigError::invalid(format!("auth.storefront_keys.{name}"), e.message)
+            })?;
+        }
+        platform::keys::KeySet::from_config("auth.storefront_keys", &self.storefront_keys)
     }
 
-    /// The service keys as (name, key) pairs; at least one is required.
-    pub fn service_keys(&self) -> Result<Vec<(String, platform::Secret)>, platform::config::ConfigError> {
-        checked_keys("auth.service_keys", &self.service_keys)
+    /// The service keys; at least one is required.
+    pub fn service_keys(&self) -> Result<platform::keys::KeySet, platform::config::ConfigError> {
+        platform::keys::KeySet::from_config("auth.service_keys", &self.service_keys)
     }
-}
-
-fn checked_keys(
-    section: &str,
-    keys: &std::collections::BTreeMap<String, platform::Secret>,
-) -> Result<Vec<(String, platform::Secret)>, platform::config::ConfigError> {
-    use platform::config::ConfigError;
-    if keys.is_empty() {
-        return Err(ConfigError::invalid(section, "configure at least one key"));
-    }
-    keys.iter()
-        .map(|(name, key)| {
-            if key.expose().len() < 16 {
-                return Err(ConfigError::invalid(format!("{section}.{name}"), "must be at least 16 characters"));
-            }
-            Ok((name.clone(), key.clone()))
-        })
-        .collect()
 }

@@ -14,7 +14,7 @@ use domain::status::{Actor, OrderStatus};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::schema::{order_timeline, orders, track_points};
+use crate::schema::{courier_positions, order_timeline, orders, track_points};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = orders, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
@@ -208,4 +208,29 @@ pub struct NewTrackPoint {
     pub lat: f64,
     pub lon: f64,
     pub recorded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = courier_positions, check_for_backend(diesel::pg::Pg))]
+pub struct CourierPositionRow {
+    pub lat: f64,
+    pub lon: f64,
+    pub recorded_at: DateTime<Utc>,
+    pub accuracy_m: f32,
+    pub speed_mps: Option<f32>,
+    pub heading_deg: Option<f32>,
+}
+
+impl CourierPositionRow {
+    /// The position, unless the stored coordinates are out of range.
+    pub fn to_domain(&self) -> Option<domain::position::Position> {
+        let point = domain::geo::Coordinates::parse(self.lat, self.lon).ok()?;
+        Some(domain::position::Position {
+            point,
+            recorded_at: self.recorded_at,
+            accuracy_m: self.accuracy_m,
+            speed_mps: self.speed_mps,
+            heading_deg: self.heading_deg,
+        })
+    }
 }

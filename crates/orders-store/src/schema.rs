@@ -7,8 +7,8 @@ diesel::table! {
         lon -> Float8,
         recorded_at -> Timestamptz,
         accuracy_m -> Float4,
-        speed_mps -> Float4,
-        heading_deg -> Float4,
+        speed_mps -> Nullable<Float4>,
+        heading_deg -> Nullable<Float4>,
         updated_at -> Timestamptz,
     }
 }

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod http;
 pub mod kafka;
+pub mod keys;
 pub mod logging;
 pub mod metrics;
 pub mod postgres;

@@ -57,8 +57,8 @@ CREATE TABLE courier_positions (
     lon          DOUBLE PRECISION NOT NULL,
     recorded_at  TIMESTAMPTZ NOT NULL,
     accuracy_m   REAL NOT NULL,
-    speed_mps    REAL NOT NULL,
-    heading_deg  REAL NOT NULL,
+    speed_mps    REAL,
+    heading_deg  REAL,
     updated_at   TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 

@@ -95,8 +95,8 @@ pub struct PositionView {
     pub lon: f64,
     pub recorded_at: DateTime<Utc>,
     pub accuracy_m: f32,
-    pub speed_mps: f32,
-    pub heading_deg: f32,
+    pub speed_mps: Option<f32>,
+    pub heading_deg: Option<f32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,17 +1,16 @@
-//! Service authentication: `authorization: Bearer <key>` metadata, compared in constant
-//! time against the configured service keys.
+//! Service authentication: `authorization: Bearer <key>` metadata against the configured
+//! service keys (see `platform::keys`).
 
-use platform::Secret;
-use subtle::ConstantTimeEq;
+use platform::keys::KeySet;
 use tonic::{Code, Request, Status};
 
 use super::error::status;
 
 #[derive(Clone)]
-pub struct ServiceKeys(std::sync::Arc<Vec<(String, Secret)>>);
+pub struct ServiceKeys(std::sync::Arc<KeySet>);
 
 impl ServiceKeys {
-    pub fn new(keys: Vec<(String, Secret)>) -> Self {
+    pub fn new(keys: KeySet) -> Self {
         Self(std::sync::Arc::new(keys))
     }
 
@@ -20,24 +19,12 @@ impl ServiceKeys {
         let header = request.metadata().get("authorization").ok_or_else(|| {
             status(Code::Unauthenticated, "missing_api_key", "send authorization: Bearer <service key>")
         })?;
-        let presented = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|key| !key.is_empty())
-            .ok_or_else(|| {
-                status(Code::Unauthenticated, "malformed_authorization", "expected authorization: Bearer <key>")
-            })?;
-        // Every key is compared, so the time taken does not tell which one matched.
-        let mut known = false;
-        for (_, key) in self.0.iter() {
-            known |= bool::from(key.expose().as_bytes().ct_eq(presented.as_bytes()));
-        }
-        if known {
-            Ok(request)
-        } else {
-            Err(status(Code::Unauthenticated, "invalid_api_key", "this service key is not valid"))
+        let presented = header.to_str().ok().and_then(platform::keys::bearer).ok_or_else(|| {
+            status(Code::Unauthenticated, "malformed_authorization", "expected authorization: Bearer <key>")
+        })?;
+        match self.0.find(presented) {
+            Some(_) => Ok(request),
+            None => Err(status(Code::Unauthenticated, "invalid_api_key", "this service key is not valid")),
         }
     }
 }

@@ -1,0 +1,132 @@
+//! Short-lived signed tokens: `base64url(purpose ":" subject ":" expires_unix) "."
+//! base64url(HMAC-SHA256(secret, payload))`. The purpose is part of what is signed, so a
+//! token made for one use (a WebSocket ticket) is refused for another (a courier token)
+//! even under the same secret. Checked without calling anyone.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeZone, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// What a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The notifier's WebSocket, for one order (subject: the order id).
+    LiveTicket,
+    /// A courier app's position reports (subject: the courier id).
+    Courier,
+}
+
+impl Purpose {
+    fn tag(self) -> &'static str {
+        match self {
+            Purpose::LiveTicket => "live",
+            Purpose::Courier => "courier",
+        }
+    }
+}
+
+/// Why a token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is malformed")]
+    Malformed,
+    #[error("the token's signature does not match")]
+    BadSignature,
+    #[error("the token was made for something else")]
+    WrongPurpose,
+    #[error("the token has expired")]
+    Expired,
+}
+
+impl TokenError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed => "token_malformed",
+            Self::BadSignature => "token_forged",
+            Self::WrongPurpose => "token_wrong_purpose",
+            Self::Expired => "token_expired",
+        }
+    }
+}
+
+fn mac(secret: &[u8]) -> Option<HmacSha256> {
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    HmacSha256::new_from_slice(secret).ok()
+}
+
+/// A token for `subject` (which must not contain ':') that expires at `expires_at`.
+pub fn sign(secret: &[u8], purpose: Purpose, subject: &str, expires_at: DateTime<Utc>) -> String {
+    let payload = format!("{}:{subject}:{}", purpose.tag(), expires_at.timestamp());
+    let signature = mac(secret)
+        .map(|mut mac| {
+            mac.update(payload.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        })
+        .unwrap_or_default();
+    format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// The subject of a genuine, unexpired token made for `purpose`, and when it expires.
+pub fn verify(
+    secret: &[u8],
+    purpose: Purpose,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(String, DateTime<Utc>), TokenError> {
+    let (payload, signature) = token.split_once('.').ok_or(TokenError::Malformed)?;
+    let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
+    let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenError::Malformed)?;
+    let mut mac = mac(secret).ok_or(TokenError::BadSignature)?;
+    mac.update(&payload);
+    mac.verify_slice(&signature).map_err(|_| TokenError::BadSignature)?;
+    let payload = std::str::from_utf8(&payload).map_err(|_| TokenError::Malformed)?;
+    let mut parts = payload.splitn(3, ':');
+    let (tag, subject, expires) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(tag), Some(subject), Some(expires)) => (tag, subject, expires),
+        _ => return Err(TokenError::Malformed),
+    };
+    if tag != purpose.tag() {
+        return Err(TokenError::WrongPurpose);
+    }
+    let expires =
+        expires.parse::<i64>().ok().and_then(|s| Utc.timestamp_opt(s, 0).single()).ok_or(TokenError::Malformed)?;
+    if expires <= now {
+        return Err(TokenError::Expired);
+    }
+    Ok((subject.to_owned(), expires))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn a_genuine_token_opens_its_subject_until_it_expires() {
+        let now = Utc::now();
+        let token = sign(b"secret", Purpose::Courier, "courier-7", now + Duration::seconds(60));
+        assert_eq!(verify(b"secret", Purpose::Courier, &token, now).unwrap().0, "courier-7");
+        assert_eq!(verify(b"secret", Purpose::Courier, &token, now + Duration::seconds(61)), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn forged_malformed_and_misused_tokens_are_refused() {
+        let now = Utc::now();
+        let token = sign(b"secret", Purpose::Courier, "courier-7", now + Duration::seconds(60));
+        assert_eq!(verify(b"other secret", Purpose::Courier, &token, now), Err(TokenError::BadSignature));
+        assert_eq!(verify(b"secret", Purpose::LiveTicket, &token, now), Err(TokenError::WrongPurpose));
+        let (_, signature) = token.split_once('.').unwrap();
+        let other = URL_SAFE_NO_PAD.encode(format!("courier:courier-8:{}", now.timestamp() + 60));
+        assert_eq!(
+            verify(b"secret", Purpose::Courier, &format!("{other}.{signature}"), now),
+            Err(TokenError::BadSignature)
+        );
+        assert_eq!(verify(b"secret", Purpose::Courier, "garbage", now), Err(TokenError::Malformed));
+        assert_eq!(verify(b"secret", Purpose::Courier, "a.b.c", now), Err(TokenError::Malformed));
+    }
+}

@@ -1,0 +1,77 @@
+//! Named API keys, configured as a map `name = key` and compared in constant time.
+
+use std::collections::BTreeMap;
+
+use subtle::ConstantTimeEq;
+
+use crate::Secret;
+use crate::config::ConfigError;
+
+/// The least length of a configured key.
+pub const MIN_KEY_LENGTH: usize = 16;
+
+/// `Debug` shows the names only (a `Secret` prints as `***`).
+#[derive(Clone, Debug, Default)]
+pub struct KeySet(Vec<(String, Secret)>);
+
+impl KeySet {
+    /// Checks a configured map (at least one key, each 16+ characters); `section` names
+    /// it in errors, e.g. `auth.storefront_keys`.
+    pub fn from_config(section: &str, keys: &BTreeMap<String, Secret>) -> Result<Self, ConfigError> {
+        if keys.is_empty() {
+            return Err(ConfigError::invalid(section, "configure at least one key"));
+        }
+        keys.iter()
+            .map(|(name, key)| {
+                if key.expose().len() < MIN_KEY_LENGTH {
+                    return Err(ConfigError::invalid(
+                        format!("{section}.{name}"),
+                        format!("must be at least {MIN_KEY_LENGTH} characters"),
+                    ));
+                }
+                Ok((name.clone(), key.clone()))
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    /// The name of the key `presented` is. Every key is compared, so the time taken does
+    /// not depend on which one (if any) matches.
+    pub fn find(&self, presented: &str) -> Option<&str> {
+        let mut found = None;
+        for (name, key) in &self.0 {
+            if bool::from(key.expose().as_bytes().ct_eq(presented.as_bytes())) {
+                found = Some(name.as_str());
+            }
+        }
+        found
+    }
+}
+
+/// The key of an `Authorization: Bearer <key>` header value.
+pub fn bearer(header: &str) -> Option<&str> {
+    header.strip_prefix("Bearer ").map(str::trim).filter(|key| !key.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn keys_are_found_by_value_and_checked_when_configured() {
+        let config = BTreeMap::from([
+            ("a".to_owned(), Secret::new("key-a-0123456789")),
+            ("b".to_owned(), Secret::new("key-b-0123456789")),
+        ]);
+        let keys = KeySet::from_config("ops.keys", &config).unwrap();
+        assert_eq!(keys.find("key-b-0123456789"), Some("b"));
+        assert_eq!(keys.find("key-b-012345678"), None);
+        assert_eq!(keys.find(""), None);
+        let short = BTreeMap::from([("a".to_owned(), Secret::new("short"))]);
+        assert!(KeySet::from_config("ops.keys", &short).unwrap_err().to_string().contains("ops.keys.a"));
+        assert!(KeySet::from_config("ops.keys", &BTreeMap::new()).is_err());
+        assert_eq!(bearer("Bearer abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+    }
+}
