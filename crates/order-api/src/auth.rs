@@ -9,7 +9,7 @@ use domain::ids::StoreId;
 use orders_store::Scope;
 use platform::keys::KeySet;
 
-use crate::api::error::ApiError;
+use platform::api_error::ApiError;
 
 /// A request authenticated as a storefront.
 pub struct Storefront {
@@ -32,19 +32,20 @@ impl FromRequest for Storefront {
 }
 
 fn authenticate(request: &HttpRequest) -> Result<Storefront, ApiError> {
-    let header = request.headers().get(actix_web::http::header::AUTHORIZATION).ok_or(ApiError::Unauthorized {
-        code: "missing_api_key",
-        message: "send the storefront API key as Authorization: Bearer <key>",
-    })?;
-    let presented = header.to_str().ok().and_then(platform::keys::bearer).ok_or(ApiError::Unauthorized {
-        code: "malformed_authorization",
-        message: "expected Authorization: Bearer <key>",
-    })?;
+    let header = request.headers().get(actix_web::http::header::AUTHORIZATION).ok_or(ApiError::unauthorized(
+        "missing_api_key",
+        "send the storefront API key as Authorization: Bearer <key>",
+    ))?;
+    let presented = header
+        .to_str()
+        .ok()
+        .and_then(platform::keys::bearer)
+        .ok_or(ApiError::unauthorized("malformed_authorization", "expected Authorization: Bearer <key>"))?;
     let keys = request
         .app_data::<web::Data<KeySet>>()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("API keys are not configured in the app")))?;
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("API keys are not configured in the app")))?;
     keys.find(presented)
         .and_then(|name| StoreId::parse(name).ok())
         .map(|store| Storefront { store })
-        .ok_or(ApiError::Unauthorized { code: "invalid_api_key", message: "this API key is not valid" })
+        .ok_or(ApiError::unauthorized("invalid_api_key", "this API key is not valid"))
 }

@@ -2,7 +2,6 @@
 
 pub mod api;
 mod auth;
-mod body;
 pub mod config;
 mod routes;
 mod startup;

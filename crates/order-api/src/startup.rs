@@ -18,10 +18,10 @@ use platform::{http, redis};
 use slog::info;
 use tokio_util::sync::CancellationToken;
 
-use crate::body::BodyLimit;
 use crate::config::Config;
 use crate::routes;
 use crate::state::{AppState, TrackingSettings};
+use platform::json_body::BodyLimit;
 
 pub struct Application {
     port: u16,

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use deadpool_redis::redis::Script;
 use deadpool_redis::redis::aio::MultiplexedConnection;
 use domain::ids::OrderId;
-use platform::redis::{RedisConfig, RedisPool};
+use platform::redis::{RedisConfig, RedisPool, SharedConnection};
 use prometheus::{IntCounterVec, Opts, Registry};
 use slog::{Logger, warn};
 
@@ -48,12 +48,11 @@ pub struct OrderCache {
 }
 
 struct Inner {
-    pool: RedisPool,
     config: RedisConfig,
     ttl_secs: u64,
     fill: Script,
     invalidate: Script,
-    shared: Mutex<Option<MultiplexedConnection>>,
+    connection: SharedConnection,
     /// Milliseconds since the epoch until which Redis is not tried.
     skip_until_ms: AtomicU64,
     /// Invalidations Redis did not take, retried later: order → version.
@@ -84,12 +83,11 @@ impl OrderCache {
         registry.register(Box::new(events.clone()))?;
         Ok(Self {
             inner: Arc::new(Inner {
-                pool,
+                connection: SharedConnection::new(pool, config.timeout()),
                 config,
                 ttl_secs: ttl.as_secs().max(1),
                 fill: Script::new(FILL),
                 invalidate: Script::new(INVALIDATE),
-                shared: Mutex::new(None),
                 skip_until_ms: AtomicU64::new(0),
                 pending: Mutex::new(HashMap::new()),
                 events,
@@ -107,30 +105,14 @@ impl OrderCache {
     }
 
     fn failed(&self, what: &str, error: &str) {
-        if let Ok(mut shared) = self.inner.shared.lock() {
-            shared.take();
-        }
+        self.inner.connection.reset();
         self.inner.skip_until_ms.store(now_ms() + BREAK_FOR.as_millis() as u64, Ordering::Relaxed);
         self.inner.events.with_label_values(&["error"]).inc();
         warn!(self.inner.log, "redis cache unavailable, using postgres"; "operation" => what, "error" => error);
     }
 
-    /// The shared connection: one multiplexed Redis connection taken out of the pool
-    /// and used by every request at once (commands pipeline on it), so a lookup is a
-    /// single round trip. After an error it is dropped and the next call takes a new one.
     async fn connection(&self) -> Result<MultiplexedConnection, String> {
-        if let Some(connection) = self.inner.shared.lock().map_err(|_| "poisoned".to_owned())?.clone() {
-            return Ok(connection);
-        }
-        let pooled = tokio::time::timeout(self.inner.config.timeout(), self.inner.pool.get())
-            .await
-            .map_err(|_| "timed out waiting for a connection".to_owned())?
-            .map_err(|e| e.to_string())?;
-        let connection = deadpool_redis::Connection::take(pooled);
-        if let Ok(mut shared) = self.inner.shared.lock() {
-            *shared = Some(connection.clone());
-        }
-        Ok(connection)
+        self.inner.connection.get().await
     }
 }
 

@@ -47,3 +47,34 @@ impl From<crate::rows::CorruptRow> for StoreError {
         Self::Internal(anyhow::Error::new(error))
     }
 }
+
+/// How the REST API answers each store error (order-grpc maps them to gRPC statuses).
+impl From<StoreError> for platform::api_error::ApiError {
+    fn from(error: StoreError) -> Self {
+        use platform::api_error::ApiError;
+        match error {
+            StoreError::NotFound(id) => ApiError::not_found("order_not_found", format!("no order {id}")),
+            StoreError::WrongStore(id) => {
+                ApiError::forbidden("order_of_another_store", format!("order {id} belongs to another store"))
+            }
+            StoreError::VersionConflict { expected, current } => ApiError::conflict(
+                "version_conflict",
+                format!("the order is at version {current}, not {expected}; fetch it and try again"),
+            ),
+            StoreError::DuplicateStoreOrderNumber(number) => ApiError::conflict(
+                "duplicate_store_order_number",
+                format!("an order with store order number {number} already exists"),
+            ),
+            StoreError::IdempotencyKeyReused => ApiError::unprocessable(
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used with a different request body",
+            ),
+            StoreError::Command(CommandError::Invalid(field)) => field.into(),
+            StoreError::Command(CommandError::Transition(transition)) => {
+                ApiError::conflict(transition.code(), transition.to_string())
+            }
+            StoreError::Unavailable(reason) => ApiError::unavailable("service_unavailable", anyhow::anyhow!(reason)),
+            StoreError::Internal(error) => ApiError::internal(error),
+        }
+    }
+}

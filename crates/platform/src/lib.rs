@@ -1,8 +1,10 @@
 //! What every ordertrack service needs around its business logic. Each module holds
 //! one concern and its configuration section.
 
+pub mod api_error;
 pub mod config;
 pub mod http;
+pub mod json_body;
 pub mod kafka;
 pub mod keys;
 pub mod logging;

@@ -91,3 +91,42 @@ pub async fn ping(pool: &RedisPool, timeout: Duration) -> Result<(), String> {
     };
     tokio::time::timeout(timeout, check).await.map_err(|_| format!("no answer within {timeout:?}"))?
 }
+
+/// One multiplexed Redis connection shared by every task of a service: commands from
+/// concurrent requests pipeline on it, so each costs one round trip and no pool
+/// checkout (a deadpool-redis checkout sends UNWATCH and PING first). After an error,
+/// `reset` drops it and the next `get` takes a fresh one from the pool.
+#[derive(Clone)]
+pub struct SharedConnection {
+    pool: RedisPool,
+    timeout: Duration,
+    slot: std::sync::Arc<std::sync::Mutex<Option<deadpool_redis::redis::aio::MultiplexedConnection>>>,
+}
+
+impl SharedConnection {
+    pub fn new(pool: RedisPool, timeout: Duration) -> Self {
+        Self { pool, timeout, slot: Default::default() }
+    }
+
+    pub async fn get(&self) -> Result<deadpool_redis::redis::aio::MultiplexedConnection, String> {
+        if let Some(connection) = self.slot.lock().map_err(|_| "poisoned".to_owned())?.clone() {
+            return Ok(connection);
+        }
+        let pooled = tokio::time::timeout(self.timeout, self.pool.get())
+            .await
+            .map_err(|_| "timed out waiting for a connection".to_owned())?
+            .map_err(|e| e.to_string())?;
+        let connection = deadpool_redis::Connection::take(pooled);
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Some(connection.clone());
+        }
+        Ok(connection)
+    }
+
+    /// Forgets the connection after an error.
+    pub fn reset(&self) {
+        if let Ok(mut slot) = self.slot.lock() {
+            slot.take();
+        }
+    }
+}

@@ -1,6 +1,5 @@
-//! The REST API's own types: what storefronts send and receive, and its errors. They are
+//! The REST API's own types: what storefronts send and receive. They are
 //! converted to and from the domain types here, so the domain never sees JSON.
 
-pub mod error;
 pub mod input;
 pub mod views;

@@ -3,14 +3,14 @@
 use actix_web::{HttpResponse, web};
 use domain::ids::CourierId;
 
-use crate::api::error::{ApiError, ErrorBody};
 use crate::api::input::CourierOrdersQuery;
 use crate::api::views::{CourierLocationView, ListView, OrderView, PositionView};
 use crate::auth::Storefront;
 use crate::state::AppState;
+use platform::api_error::{ApiError, ErrorBody};
 
 fn courier_id(raw: &str) -> Result<CourierId, ApiError> {
-    CourierId::parse(raw).map_err(|e| ApiError::BadRequest { code: "invalid_courier_id", message: e.message })
+    CourierId::parse(raw).map_err(|e| ApiError::bad_request("invalid_courier_id", e.message))
 }
 
 /// The courier's last known position. A store sees only couriers that are delivering

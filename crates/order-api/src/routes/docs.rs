@@ -6,11 +6,11 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{couriers, orders, tracking};
-use crate::api::error::{ErrorBody, ErrorDetail};
 use crate::api::input::{
     AssignCourier, CreateOrder, CustomerInput, DeliveryInput, Notify, ParcelInput, PlaceInput, UpdateStatus,
 };
 use crate::api::views::*;
+use platform::api_error::{ErrorBody, ErrorDetail};
 
 #[derive(OpenApi)]
 #[openapi(

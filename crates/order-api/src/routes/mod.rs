@@ -19,7 +19,7 @@
 use actix_web::{HttpResponse, web};
 use domain::ids::OrderId;
 
-use crate::api::error::ApiError;
+use platform::api_error::ApiError;
 
 mod couriers;
 pub mod docs;
@@ -28,13 +28,13 @@ mod tracking;
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config
-        .app_data(web::QueryConfig::default().error_handler(|error, _| {
-            ApiError::BadRequest { code: "invalid_query", message: error.to_string() }.into()
-        }))
         .app_data(
-            web::PathConfig::default().error_handler(|error, _| {
-                ApiError::BadRequest { code: "invalid_path", message: error.to_string() }.into()
-            }),
+            web::QueryConfig::default()
+                .error_handler(|error, _| ApiError::bad_request("invalid_query", error.to_string()).into()),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|error, _| ApiError::bad_request("invalid_path", error.to_string()).into()),
         )
         .service(
             web::resource("/orders")
@@ -70,13 +70,10 @@ fn one(path: &str, route: actix_web::Route) -> actix_web::Resource {
 }
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+    Err(ApiError::method_not_allowed())
 }
 
 /// The `{id}` of a path as an order id.
 fn order_id(raw: &str) -> Result<OrderId, ApiError> {
-    raw.parse().map_err(|_| ApiError::BadRequest {
-        code: "invalid_order_id",
-        message: format!("{raw:?} is not an order id (a UUID)"),
-    })
+    raw.parse().map_err(|_| ApiError::bad_request("invalid_order_id", format!("{raw:?} is not an order id (a UUID)")))
 }

@@ -10,15 +10,15 @@ use orders_store::orders::{Created, IdempotencyKey, ListFilter};
 use sha2::{Digest, Sha256};
 
 use super::order_id;
-use crate::api::error::{ApiError, ErrorBody};
 use crate::api::input::{AssignCourier, CancelQuery, CreateOrder, ListQuery, Notify, UpdateStatus};
 use crate::api::views::{
     CreatedView, DeliveryTimeView, EtaView, ListView, NotificationView, OrderView, StatusView, TrackView,
     TrackingLinkView,
 };
 use crate::auth::Storefront;
-use crate::body::JsonBody;
 use crate::state::AppState;
+use platform::api_error::{ApiError, ErrorBody};
+use platform::json_body::JsonBody;
 
 const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
@@ -80,10 +80,10 @@ fn idempotency_key(request: &HttpRequest, raw: &[u8]) -> Result<Option<Idempoten
         .ok()
         .map(str::trim)
         .filter(|key| (1..=200).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or(ApiError::BadRequest {
-            code: "invalid_idempotency_key",
-            message: "Idempotency-Key must be 1 to 200 printable ASCII characters".into(),
-        })?;
+        .ok_or(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 200 printable ASCII characters",
+        ))?;
     let canonical: serde_json::Value = serde_json::from_slice(raw).unwrap_or(serde_json::Value::Null);
     let request_hash = Sha256::digest(canonical.to_string().as_bytes()).to_vec();
     Ok(Some(IdempotencyKey { key: key.to_owned(), request_hash }))
@@ -116,7 +116,7 @@ pub async fn get(
         return Ok(HttpResponse::Ok().content_type("application/json").body(cached.body));
     }
     let details = state.orders.get(&storefront.scope(), id).await?;
-    let body = serde_json::to_vec(&OrderView::of(&details)).map_err(|e| ApiError::Internal(e.into()))?;
+    let body = serde_json::to_vec(&OrderView::of(&details)).map_err(ApiError::internal)?;
     cache.fill(id, details.order.version, details.order.store_id.as_str(), &body).await;
     Ok(HttpResponse::Ok().content_type("application/json").body(body))
 }
@@ -135,7 +135,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let bad = |field: &str, reason: &'static str, message: &str| {
-        ApiError::Invalid(domain::validation::FieldError::new(field, reason, message))
+        ApiError::from(domain::validation::FieldError::new(field, reason, message))
     };
     let time = |field: &str, value: Option<String>| {
         value

@@ -5,9 +5,9 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use orders_store::orders::Tracked;
 
-use crate::api::error::{ApiError, ErrorBody};
 use crate::api::views::{LiveView, PublicOrderView, TrackingPageView};
 use crate::state::AppState;
+use platform::api_error::{ApiError, ErrorBody};
 
 /// The order's public view and a short-lived ticket for the notifier's WebSocket. Not
 /// cached: it holds the courier's live position, and it is read once per page load
@@ -25,10 +25,7 @@ pub async fn public_view(state: web::Data<AppState>, token: web::Path<String>) -
     let track = match state.orders.by_tracking_token(&token).await? {
         Tracked::Found(track) => track,
         Tracked::Expired => {
-            return Err(ApiError::Gone {
-                code: "tracking_link_expired",
-                message: "this tracking link has expired".into(),
-            });
+            return Err(ApiError::gone("tracking_link_expired", "this tracking link has expired"));
         }
         Tracked::NotFound => {
             return Err(ApiError::not_found("tracking_link_not_found", "this tracking link does not exist"));

@@ -1,15 +1,16 @@
 //! Reading JSON request bodies with errors that say where: a size limit (413), the
-//! content type (415), and the path of the field serde choked on (400).
+//! content type (415), and the path of the field serde stopped at (400).
 
 use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures::StreamExt;
 use futures::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
-use crate::api::error::ApiError;
+use crate::api_error::ApiError;
 
-/// The body limit of this app, in bytes.
+/// The body limit of an app, in bytes (put it in the app data; 256 KiB without).
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
@@ -39,9 +40,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         Box::pin(async move {
             if let Some(content_type) = content_type {
                 if content_type != "application/json" && !content_type.ends_with("+json") {
-                    return Err(ApiError::UnsupportedMediaType {
-                        message: format!("send Content-Type: application/json, not {content_type}"),
-                    });
+                    return Err(ApiError::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported_media_type",
+                        format!("send Content-Type: application/json, not {content_type}"),
+                    ));
                 }
             }
             if declared_length.is_some_and(|length| length > limit) {
@@ -49,8 +52,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             }
             let mut raw = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk
-                    .map_err(|error| ApiError::BadRequest { code: "unreadable_body", message: error.to_string() })?;
+                let chunk = chunk.map_err(|error| ApiError::bad_request("unreadable_body", error.to_string()))?;
                 if raw.len() + chunk.len() > limit {
                     return Err(too_large(limit));
                 }
@@ -64,22 +66,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 }
 
 fn too_large(limit: usize) -> ApiError {
-    ApiError::PayloadTooLarge { message: format!("the body may be at most {limit} bytes") }
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body may be at most {limit} bytes"))
 }
 
 /// Parses JSON, naming the field at fault.
 pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     if raw.is_empty() {
-        return Err(ApiError::MalformedBody { field: None, message: "the body is empty; send a JSON object".into() });
+        return Err(ApiError::malformed_body(None, "the body is empty; send a JSON object"));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(raw);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
-        ApiError::MalformedBody { field: (path != ".").then_some(path), message: error.inner().to_string() }
+        ApiError::malformed_body((path != ".").then_some(path), error.inner().to_string())
     })?;
-    deserializer.end().map_err(|error| ApiError::MalformedBody {
-        field: None,
-        message: format!("trailing data after the JSON value: {error}"),
-    })?;
+    deserializer
+        .end()
+        .map_err(|error| ApiError::malformed_body(None, format!("trailing data after the JSON value: {error}")))?;
     Ok(value)
 }
