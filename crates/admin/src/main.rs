@@ -43,13 +43,23 @@ enum Command {
         #[arg(long)]
         revert: bool,
     },
+    /// Print a courier token for a courier app, signed with ORDERTRACK_COURIERS__TOKEN_SECRET.
+    CourierToken {
+        /// The courier's id.
+        #[arg(long)]
+        courier: String,
+        /// How long the token is valid.
+        #[arg(long, default_value_t = 12)]
+        hours: i64,
+    },
 }
 
-/// The admin tool reads the `kafka` section like a service does.
+/// The admin tool reads the `kafka` and `couriers` sections like the services do.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct AdminConfig {
     kafka: KafkaConfig,
+    couriers: courier_tracker::config::CouriersConfig,
 }
 
 impl ServiceConfig for AdminConfig {
@@ -82,6 +92,24 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 let state = if created.contains(&topic.name) { "created" } else { "exists" };
                 println!("    topic {:<40} {state}", topic.name);
             }
+        }
+        Command::CourierToken { courier, hours } => {
+            let config: AdminConfig = platform::config::load()?;
+            let secret = config.couriers.token_secret;
+            anyhow::ensure!(secret.expose().len() >= 32, "set ORDERTRACK_COURIERS__TOKEN_SECRET (32+ characters)");
+            let courier =
+                domain::ids::CourierId::parse(&courier).map_err(|e| anyhow::anyhow!("--courier: {}", e.message))?;
+            anyhow::ensure!((1..=24 * 30).contains(&hours), "--hours must be between 1 and 720");
+            let expires = chrono::Utc::now() + chrono::Duration::hours(hours);
+            println!(
+                "{}",
+                domain::token::sign(
+                    secret.expose().as_bytes(),
+                    domain::token::Purpose::Courier,
+                    courier.as_str(),
+                    expires
+                )
+            );
         }
         Command::Migrate { orders, tracker, logistics, revert } => {
             let urls = [(Database::Orders, orders), (Database::Tracker, tracker), (Database::Logistics, logistics)];

@@ -1,5 +1,8 @@
 //! courier-tracker's configuration. Every key is documented in `config/courier-tracker.toml`.
 
+use std::collections::BTreeMap;
+
+use platform::Secret;
 use platform::config::{ConfigError, ServiceConfig};
 use platform::http::HttpConfig;
 use platform::kafka::KafkaConfig;
@@ -7,6 +10,9 @@ use platform::logging::LogConfig;
 use platform::postgres::PostgresConfig;
 use platform::redis::RedisConfig;
 use serde::{Deserialize, Serialize};
+
+use crate::ingest::filters::FilterConfig;
+use crate::motion::MotionConfig;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -16,6 +22,33 @@ pub struct Config {
     pub redis: RedisConfig,
     pub kafka: KafkaConfig,
     pub log: LogConfig,
+    pub couriers: CouriersConfig,
+    pub ops: OpsConfig,
+    pub filters: FilterConfig,
+    pub motion: MotionConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CouriersConfig {
+    /// Signs and checks courier tokens (32+ characters). `ordertrack-admin courier-token`
+    /// makes tokens with it.
+    pub token_secret: Secret,
+    /// Most points in one batch.
+    pub max_batch: usize,
+}
+
+impl Default for CouriersConfig {
+    fn default() -> Self {
+        Self { token_secret: Secret::default(), max_batch: 100 }
+    }
+}
+
+/// Ops dashboards' keys (shared with the notifier): name → key (16+ characters).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsConfig {
+    pub keys: BTreeMap<String, Secret>,
 }
 
 impl Default for Config {
@@ -23,12 +56,16 @@ impl Default for Config {
         Self {
             http: HttpConfig::with_port(8081),
             postgres: PostgresConfig {
-                url: platform::Secret::new("postgres://ordertrack:ordertrack@127.0.0.1:5432/ordertrack_tracker"),
+                url: Secret::new("postgres://ordertrack:ordertrack@127.0.0.1:5432/ordertrack_tracker"),
                 ..PostgresConfig::default()
             },
             redis: RedisConfig::default(),
-            kafka: KafkaConfig { consumer_group: "courier-tracker".into(), ..KafkaConfig::default() },
+            kafka: KafkaConfig { consumer_group: "courier-tracker".into(), linger_ms: 1, ..KafkaConfig::default() },
             log: LogConfig::default(),
+            couriers: CouriersConfig::default(),
+            ops: OpsConfig::default(),
+            filters: FilterConfig::default(),
+            motion: MotionConfig::default(),
         }
     }
 }
@@ -40,6 +77,15 @@ impl ServiceConfig for Config {
         self.http.validate("http")?;
         self.postgres.validate()?;
         self.redis.validate()?;
-        self.kafka.validate_consumer()
+        self.kafka.validate_consumer()?;
+        if self.couriers.token_secret.expose().len() < 32 {
+            return Err(ConfigError::invalid("couriers.token_secret", "must be at least 32 characters"));
+        }
+        if !(1..=10_000).contains(&self.couriers.max_batch) {
+            return Err(ConfigError::invalid("couriers.max_batch", "must be between 1 and 10000"));
+        }
+        platform::keys::KeySet::from_config("ops.keys", &self.ops.keys)?;
+        self.filters.validate()?;
+        self.motion.validate()
     }
 }

@@ -1,21 +1,31 @@
 //! Builds courier-tracker from its configuration and runs it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::web;
 use domain::topics::Topic;
-use platform::kafka::{self, KafkaProbe};
+use platform::json_body::BodyLimit;
+use platform::kafka::{self, DeadLetters, KafkaProbe};
 use platform::logging::{self, Logging};
 use platform::metrics::Metrics;
 use platform::postgres::{self, MigrationDirection};
 use platform::readiness::{Dependency, Readiness};
+use platform::redis::SharedConnection;
 use platform::service::Service;
 use platform::supervisor::Supervisor;
 use platform::{http, redis};
-use slog::info;
+use prometheus::IntCounter;
+use slog::{info, o};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::{routes, store};
+use crate::consumers;
+use crate::ingest::Ingest;
+use crate::ingest::positions::Positions;
+use crate::motion::Motion;
+use crate::routes::{self, AppState};
+use crate::store::{self, Assignments};
 
 pub struct Application {
     port: u16,
@@ -24,32 +34,108 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to its Postgres database (and applies its migrations), Redis and Kafka,
-    /// and binds the HTTP port (0 picks a free one).
+    /// Connects to its Postgres database (and applies its migrations), Redis and Kafka;
+    /// starts the consumers; binds the HTTP port (0 picks a free one).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let logging = logging::init("courier-tracker", &config.log);
         let log = logging.log.clone();
         let metrics = Metrics::new("courier-tracker")?;
+        let ops_keys = platform::keys::KeySet::from_config("ops.keys", &config.ops.keys)?;
 
         let pool = postgres::connect(&config.postgres).await?;
         if config.postgres.run_migrations {
             postgres::migrate(&config.postgres, store::MIGRATIONS, MigrationDirection::Up).await?;
         }
-        let redis = redis::pool(&config.redis)?;
+        let redis_pool = redis::pool(&config.redis)?;
         let producer = kafka::producer(&config.kafka, "courier-tracker")?;
         let topics = [Topic::OrderCreated, Topic::OrderUpdated, Topic::CourierLocations, Topic::OrderCommands];
         let probe = KafkaProbe::new(&config.kafka, topics.map(|t| config.kafka.topic(t)).to_vec())?;
         let readiness = Readiness::new(Duration::from_secs(2))
-            .with("postgres", Dependency::Postgres(pool))
-            .with("redis", Dependency::Redis(redis))
+            .with("postgres", Dependency::Postgres(pool.clone()))
+            .with("redis", Dependency::Redis(redis_pool.clone()))
             .with("kafka", Dependency::Kafka(probe));
 
+        let redis_failures =
+            IntCounter::new("tracker_redis_failures_total", "Redis operations of the position store that failed")?;
+        metrics.registry().register(Box::new(redis_failures.clone()))?;
+        let positions = Positions::new(
+            SharedConnection::new(redis_pool, config.redis.timeout()),
+            config.redis.clone(),
+            redis_failures,
+            log.new(o!("part" => "positions")),
+        );
+        let ingest = Arc::new(Ingest::new(
+            config.filters.clone(),
+            config.couriers.max_batch,
+            positions,
+            producer.clone(),
+            config.kafka.topic(Topic::CourierLocations),
+            metrics.registry(),
+        )?);
+        let assignments = Arc::new(Assignments::new(pool));
+        let motion = Arc::new(Motion::new(
+            config.motion.clone(),
+            Arc::clone(&assignments),
+            producer.clone(),
+            config.kafka.topic(Topic::OrderCommands),
+            metrics.registry(),
+            log.new(o!("part" => "motion")),
+        )?);
+
+        let group = config.kafka.consumer_group.clone();
+        let orders_consumer = kafka::consumer(
+            &config.kafka,
+            &group,
+            &[config.kafka.topic(Topic::OrderCreated), config.kafka.topic(Topic::OrderUpdated)],
+        )?;
+        let motion_consumer =
+            kafka::consumer(&config.kafka, &format!("{group}-motion"), &[config.kafka.topic(Topic::CourierLocations)])?;
+        let dead_letters = Some(DeadLetters { producer: producer.clone() });
+
+        let state = web::Data::new(AppState {
+            ingest,
+            token_secret: config.couriers.token_secret.clone(),
+            ops_keys,
+            max_message_bytes: config.http.max_body_bytes,
+        });
+        let limit = web::Data::new(BodyLimit(config.http.max_body_bytes));
+        let app_routes = move |cfg: &mut web::ServiceConfig| {
+            cfg.app_data(state.clone()).app_data(limit.clone());
+            routes::configure(cfg);
+        };
         let listener = config.http.bind()?;
         let port = listener.local_addr()?.port();
-        let server = http::serve(&config.http, listener, log.clone(), metrics, readiness, routes::configure)?;
+        let server = http::serve(&config.http, listener, log.clone(), metrics, readiness, app_routes)?;
 
         let mut supervisor = Supervisor::new(log.clone(), Duration::from_secs(config.http.shutdown_timeout_secs + 5));
+        let shutdown = supervisor.shutdown_token();
         supervisor.add_http("http", server);
+        supervisor.spawn(
+            "orders-consumer",
+            kafka::consume(
+                orders_consumer,
+                dead_letters.clone(),
+                shutdown.clone(),
+                log.new(o!("consumer" => "orders")),
+                move |message| {
+                    let assignments = Arc::clone(&assignments);
+                    async move { consumers::record_order(&assignments, message).await }
+                },
+            ),
+        );
+        supervisor.spawn(
+            "motion-consumer",
+            kafka::consume(
+                motion_consumer,
+                dead_letters,
+                shutdown,
+                log.new(o!("consumer" => "motion")),
+                move |message| {
+                    let motion = Arc::clone(&motion);
+                    async move { motion.handle(message).await }
+                },
+            ),
+        );
         supervisor.flush_on_stop(producer);
         info!(log, "courier-tracker started"; "port" => port, "postgres" => config.postgres.redacted_url(),
             "redis" => config.redis.redacted_url(), "kafka" => &config.kafka.brokers);

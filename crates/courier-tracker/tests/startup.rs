@@ -2,7 +2,11 @@
 //! `/readyz`, refuses bad configuration clearly and stops cleanly on SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+use std::collections::BTreeMap;
+
+use courier_tracker::config::{CouriersConfig, OpsConfig};
 use courier_tracker::{Application, Config};
+use platform::Secret;
 use platform::http::HttpConfig;
 use test_support::service::{self, Dependencies};
 
@@ -15,8 +19,17 @@ fn config(deps: &Dependencies) -> Config {
         redis: deps.redis_config(),
         kafka: deps.kafka.clone(),
         log: test_support::test_log_config(),
+        couriers: CouriersConfig { token_secret: Secret::new(TOKEN_SECRET), max_batch: 100 },
+        ops: OpsConfig { keys: BTreeMap::from([("ops".to_owned(), Secret::new(OPS_KEY))]) },
+        filters: Default::default(),
+        motion: Default::default(),
     }
 }
+
+const TOKEN_SECRET: &str = "a-courier-token-secret-0123456789-0123";
+const OPS_KEY: &str = "an-ops-key-0123456789";
+const SECRETS: [(&str, &str); 2] =
+    [("ORDERTRACK_COURIERS__TOKEN_SECRET", TOKEN_SECRET), ("ORDERTRACK_OPS__KEYS__OPS", OPS_KEY)];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
@@ -53,9 +66,20 @@ fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
     );
     service::assert_start_fails(
         BINARY,
-        &[("ORDERTRACK_POSTGRES__URL", "postgres://ordertrack:secret-pw@127.0.0.1:1/ordertrack")],
+        &[
+            SECRETS[0],
+            SECRETS[1],
+            ("ORDERTRACK_POSTGRES__URL", "postgres://ordertrack:secret-pw@127.0.0.1:1/ordertrack"),
+        ],
         1,
         &["start-up failed", "postgres", "127.0.0.1:1", "not reachable"],
+    );
+    service::assert_start_fails(BINARY, &[SECRETS[1]], 2, &["couriers.token_secret"]);
+    service::assert_start_fails(
+        BINARY,
+        &[SECRETS[0], SECRETS[1], ("ORDERTRACK_FILTERS__MAX_SPEED_MPS", "-3")],
+        2,
+        &["filters.max_speed_mps"],
     );
 }
 
@@ -72,6 +96,8 @@ async fn sigterm_stops_the_process_cleanly() {
             ("ORDERTRACK_REDIS__URL", redis.url.expose()),
             ("ORDERTRACK_KAFKA__BROKERS", &deps.kafka.brokers),
             ("ORDERTRACK_KAFKA__TOPIC_PREFIX", &deps.kafka.topic_prefix),
+            SECRETS[0],
+            SECRETS[1],
         ],
         port,
     )
@@ -82,6 +108,7 @@ async fn sigterm_stops_the_process_cleanly() {
 fn the_shipped_config_file_is_valid() {
     let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/courier-tracker.toml"));
     assert!(path.exists());
-    let loaded: Config = platform::config::load_from(Some(path), Vec::new()).unwrap();
+    let env = SECRETS.map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let loaded: Config = platform::config::load_from(Some(path), env).unwrap();
     assert_eq!(loaded.http.host, "0.0.0.0");
 }
