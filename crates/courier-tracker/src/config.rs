@@ -60,7 +60,7 @@ impl Default for Config {
                 ..PostgresConfig::default()
             },
             redis: RedisConfig::default(),
-            kafka: KafkaConfig { consumer_group: "courier-tracker".into(), linger_ms: 1, ..KafkaConfig::default() },
+            kafka: KafkaConfig { consumer_group: "courier-tracker".into(), ..KafkaConfig::default() },
             log: LogConfig::default(),
             couriers: CouriersConfig::default(),
             ops: OpsConfig::default(),

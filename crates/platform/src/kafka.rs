@@ -39,6 +39,15 @@ pub struct KafkaConfig {
     pub linger_ms: u64,
     /// How long the producer keeps trying to deliver a message before reporting failure.
     pub delivery_timeout_ms: u64,
+    /// A consumer's fetch waits up to this long for `fetch_min_bytes` to gather, so a busy
+    /// topic is read in fewer, larger requests (the latency a consumer may add).
+    pub fetch_wait_max_ms: u64,
+    pub fetch_min_bytes: u64,
+    /// Idempotent producers (no duplicates from the producer's own retries). On for
+    /// Apache Kafka; the local Tansu 0.6.0 broker can fail under load when a retried
+    /// batch meets its idempotence check, so the local stack turns it off (consumers
+    /// de-duplicate anyway).
+    pub idempotence: bool,
 }
 
 impl Default for KafkaConfig {
@@ -50,6 +59,9 @@ impl Default for KafkaConfig {
             request_timeout_ms: 3000,
             linger_ms: 5,
             delivery_timeout_ms: 30_000,
+            fetch_wait_max_ms: 20,
+            fetch_min_bytes: 16_384,
+            idempotence: true,
         }
     }
 }
@@ -98,12 +110,15 @@ impl KafkaConfig {
     }
 }
 
-/// An idempotent producer that waits for all in-sync replicas.
+/// A producer that waits for all in-sync replicas and keeps each partition in order
+/// (idempotent unless the configuration says otherwise).
 pub fn producer(config: &KafkaConfig, client_id: &str) -> anyhow::Result<FutureProducer> {
     let producer = config
         .client_config()
         .set("client.id", client_id)
-        .set("enable.idempotence", "true")
+        .set("enable.idempotence", config.idempotence.to_string())
+        // Without idempotence, one request in flight keeps each partition in order on retries.
+        .set("max.in.flight.requests.per.connection", if config.idempotence { "5" } else { "1" })
         .set("acks", "all")
         .set("linger.ms", config.linger_ms.to_string())
         .set("message.timeout.ms", config.delivery_timeout_ms.to_string())
@@ -142,6 +157,8 @@ pub fn consumer(config: &KafkaConfig, group: &str, topics: &[String]) -> anyhow:
         .set("auto.commit.interval.ms", "1000")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", config.fetch_wait_max_ms.to_string())
+        .set("fetch.min.bytes", config.fetch_min_bytes.to_string())
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
         .create()?;
@@ -160,6 +177,8 @@ pub fn broadcast_consumer(config: &KafkaConfig, purpose: &str, topics: &[String]
         .set("group.id", &group)
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "latest")
+        .set("fetch.wait.max.ms", config.fetch_wait_max_ms.to_string())
+        .set("fetch.min.bytes", config.fetch_min_bytes.to_string())
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
         .create()?;

@@ -97,6 +97,9 @@ pub fn kafka_config(tag: &str) -> KafkaConfig {
         request_timeout_ms: 3000,
         linger_ms: 1,
         delivery_timeout_ms: 10_000,
+        fetch_wait_max_ms: 20,
+        fetch_min_bytes: 1,
+        idempotence: true,
     }
 }
 

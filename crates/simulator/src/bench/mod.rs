@@ -4,6 +4,7 @@
 //! an actix-web hello world. Prints a table and writes JSON.
 
 mod load;
+mod tracker;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -26,6 +27,8 @@ pub struct BenchArgs {
 enum What {
     /// Order API: create and cached get, against pgbench and hello-world ceilings.
     Orders(OrdersArgs),
+    /// Courier tracker: thousands of couriers posting batches of positions.
+    Tracker(tracker::TrackerArgs),
 }
 
 #[derive(clap::Args)]
@@ -67,6 +70,7 @@ impl OrdersArgs {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         What::Orders(args) => orders(args).await,
+        What::Tracker(args) => tracker::run(args).await,
     }
 }
 
