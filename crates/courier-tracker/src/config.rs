@@ -1,11 +1,10 @@
 //! courier-tracker's configuration. Every key is documented in `config/courier-tracker.toml`.
 
-use std::collections::BTreeMap;
-
 use platform::Secret;
 use platform::config::{ConfigError, ServiceConfig};
 use platform::http::HttpConfig;
 use platform::kafka::KafkaConfig;
+pub use platform::keys::OpsConfig;
 use platform::logging::LogConfig;
 use platform::postgres::PostgresConfig;
 use platform::redis::RedisConfig;
@@ -44,13 +43,6 @@ impl Default for CouriersConfig {
     }
 }
 
-/// Ops dashboards' keys (shared with the notifier): name → key (16+ characters).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct OpsConfig {
-    pub keys: BTreeMap<String, Secret>,
-}
-
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -84,7 +76,7 @@ impl ServiceConfig for Config {
         if !(1..=10_000).contains(&self.couriers.max_batch) {
             return Err(ConfigError::invalid("couriers.max_batch", "must be between 1 and 10000"));
         }
-        platform::keys::KeySet::from_config("ops.keys", &self.ops.keys)?;
+        self.ops.key_set()?;
         self.filters.validate()?;
         self.motion.validate()
     }

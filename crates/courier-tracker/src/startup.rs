@@ -40,7 +40,7 @@ impl Application {
         let logging = logging::init("courier-tracker", &config.log);
         let log = logging.log.clone();
         let metrics = Metrics::new("courier-tracker")?;
-        let ops_keys = platform::keys::KeySet::from_config("ops.keys", &config.ops.keys)?;
+        let ops_keys = config.ops.key_set()?;
 
         let pool = postgres::connect(&config.postgres).await?;
         if config.postgres.run_migrations {

@@ -1,13 +1,13 @@
 //! order-api's configuration. Every key is documented in `config/order-api.toml`.
 
 use orders_store::orders::{AuthSettings, OrdersSettings};
-use platform::Secret;
 use platform::config::{ConfigError, ServiceConfig};
 use platform::http::HttpConfig;
 use platform::kafka::KafkaConfig;
 use platform::logging::LogConfig;
 use platform::postgres::PostgresConfig;
 use platform::redis::RedisConfig;
+pub use platform::tracking::TrackingConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -21,30 +21,6 @@ pub struct Config {
     pub auth: AuthSettings,
     pub tracking: TrackingConfig,
     pub orders: OrdersSettings,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TrackingConfig {
-    /// Signs the WebSocket tickets; the notifier must have the same (32+ characters).
-    pub ticket_secret: Secret,
-    /// How long a WebSocket ticket is valid.
-    pub ticket_ttl_secs: u64,
-    /// Base URL of tracking links (`<public_url>/track/<token>`).
-    pub public_url: String,
-    /// The notifier's WebSocket URL, handed to tracking pages.
-    pub live_url: String,
-}
-
-impl Default for TrackingConfig {
-    fn default() -> Self {
-        Self {
-            ticket_secret: Secret::default(),
-            ticket_ttl_secs: 120,
-            public_url: "http://127.0.0.1:8080".into(),
-            live_url: "ws://127.0.0.1:8082/ws".into(),
-        }
-    }
 }
 
 impl Default for Config {
@@ -71,20 +47,7 @@ impl ServiceConfig for Config {
         self.redis.validate()?;
         self.kafka.validate()?;
         self.auth.storefront_keys()?;
-        if self.tracking.ticket_secret.expose().len() < 32 {
-            return Err(ConfigError::invalid("tracking.ticket_secret", "must be at least 32 characters"));
-        }
-        if self.tracking.ticket_ttl_secs == 0 {
-            return Err(ConfigError::invalid("tracking.ticket_ttl_secs", "must be at least 1"));
-        }
-        for (key, url, schemes) in [
-            ("tracking.public_url", &self.tracking.public_url, ["http://", "https://"]),
-            ("tracking.live_url", &self.tracking.live_url, ["ws://", "wss://"]),
-        ] {
-            if !schemes.iter().any(|scheme| url.starts_with(scheme)) {
-                return Err(ConfigError::invalid(key, format!("must start with {}", schemes.join(" or "))));
-            }
-        }
+        self.tracking.validate()?;
         self.orders.validate()
     }
 }

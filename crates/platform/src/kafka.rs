@@ -187,6 +187,86 @@ pub fn broadcast_consumer(config: &KafkaConfig, purpose: &str, topics: &[String]
     Ok(consumer)
 }
 
+/// Where a fan-out consumer starts reading a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    /// Only what is published from now on.
+    Latest,
+    /// Everything the broker still has.
+    Earliest,
+    /// Messages published at or after this time (milliseconds since the epoch); if the
+    /// broker cannot look offsets up by time, from the start.
+    Since(i64),
+}
+
+/// A consumer that reads every partition of the given topics itself, without a consumer
+/// group (nothing is split with other instances, nothing is committed): each instance of
+/// a service that holds clients (the notifier's sockets) sees every event. Partitions
+/// added later are not followed until the process restarts.
+pub async fn fanout_consumer(
+    config: &KafkaConfig,
+    purpose: &str,
+    topics: &[(String, StartAt)],
+) -> anyhow::Result<StreamConsumer> {
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: StreamConsumer = config
+        .client_config()
+        // librdkafka wants a group id even for assigned partitions; nothing joins it.
+        .set("group.id", format!("{}-{purpose}-{}", config.consumer_group, uuid::Uuid::new_v4().simple()))
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", config.fetch_wait_max_ms.to_string())
+        .set("fetch.min.bytes", config.fetch_min_bytes.to_string())
+        .create()?;
+    let consumer = Arc::new(consumer);
+    let (client, topics, timeout) = (Arc::clone(&consumer), topics.to_vec(), config.request_timeout());
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let metadata = client.fetch_metadata(None, timeout)?;
+        let mut assignment = TopicPartitionList::new();
+        let mut by_time = TopicPartitionList::new();
+        for (topic, start) in &topics {
+            let partitions = metadata
+                .topics()
+                .iter()
+                .find(|t| t.name() == topic.as_str())
+                .map(|t| t.partitions().len())
+                .filter(|count| *count > 0)
+                .ok_or_else(|| anyhow::anyhow!("topic {topic} does not exist"))?;
+            for partition in 0..partitions as i32 {
+                match start {
+                    StartAt::Latest => assignment.add_partition_offset(topic, partition, Offset::End)?,
+                    StartAt::Earliest => assignment.add_partition_offset(topic, partition, Offset::Beginning)?,
+                    StartAt::Since(millis) => {
+                        by_time.add_partition_offset(topic, partition, Offset::Offset(*millis))?
+                    }
+                }
+            }
+        }
+        if by_time.count() > 0 {
+            match client.offsets_for_times(by_time.clone(), timeout) {
+                Ok(found) => {
+                    for element in found.elements() {
+                        // No message at or after the time: start at the end.
+                        let offset = match element.offset() {
+                            Offset::Offset(offset) if offset >= 0 => Offset::Offset(offset),
+                            _ => Offset::End,
+                        };
+                        assignment.add_partition_offset(element.topic(), element.partition(), offset)?;
+                    }
+                }
+                Err(_) => {
+                    for element in by_time.elements() {
+                        assignment.add_partition_offset(element.topic(), element.partition(), Offset::Beginning)?;
+                    }
+                }
+            }
+        }
+        client.assign(&assignment)?;
+        Ok(())
+    })
+    .await??;
+    Arc::try_unwrap(consumer).map_err(|_| anyhow::anyhow!("the consumer is still shared"))
+}
+
 /// What a handler says about a message it could not process.
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {

@@ -7,6 +7,20 @@ use subtle::ConstantTimeEq;
 use crate::Secret;
 use crate::config::ConfigError;
 
+/// The `[ops]` section: ops dashboards' keys, name → key (shared by the courier tracker
+/// and the notifier).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsConfig {
+    pub keys: BTreeMap<String, Secret>,
+}
+
+impl OpsConfig {
+    pub fn key_set(&self) -> Result<KeySet, ConfigError> {
+        KeySet::from_config("ops.keys", &self.keys)
+    }
+}
+
 /// The least length of a configured key.
 pub const MIN_KEY_LENGTH: usize = 16;
 

@@ -15,5 +15,6 @@ pub mod redis;
 pub mod secret;
 pub mod service;
 pub mod supervisor;
+pub mod tracking;
 
 pub use secret::Secret;
