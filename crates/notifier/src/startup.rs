@@ -1,7 +1,10 @@
 //! Builds notifier from its configuration and runs it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::time::Duration;
 
+use actix_web::web;
 use domain::topics::Topic;
 use platform::http;
 use platform::kafka::KafkaProbe;
@@ -14,7 +17,10 @@ use slog::info;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::routes;
+use crate::feed::Feed;
+use crate::hub::Hub;
+use crate::metrics::NotifierMetrics;
+use crate::routes::{self, WsState};
 
 pub struct Application {
     port: u16,
@@ -23,24 +29,51 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to Kafka and binds the HTTP port (0 picks a free one). The notifier
-    /// keeps nothing durable.
+    /// Connects to Kafka (every partition of the four topics it forwards) and binds the
+    /// HTTP port (0 picks a free one). The notifier keeps nothing durable: it rebuilds
+    /// its routes from the order topics at start-up and is ready once it has.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let logging = logging::init("notifier", &config.log);
         let log = logging.log.clone();
         let metrics = Metrics::new("notifier")?;
+        let own_metrics = NotifierMetrics::new(metrics.registry())?;
+        let ops_keys = config.ops.key_set()?;
 
         let topics = [Topic::OrderCreated, Topic::OrderUpdated, Topic::CourierLocations, Topic::CustomerNotifications];
         let probe = KafkaProbe::new(&config.kafka, topics.map(|t| config.kafka.topic(t)).to_vec())?;
-        let readiness = Readiness::new(Duration::from_secs(2)).with("kafka", Dependency::Kafka(probe));
+        let caught_up = Arc::new(AtomicBool::new(false));
+        let lookback = Duration::from_secs(u64::from(config.ws.order_lookback_hours) * 3600);
+        let feed = Feed::connect(&config.kafka, lookback, Arc::clone(&caught_up)).await?;
+        let readiness = Readiness::new(Duration::from_secs(2))
+            .with("kafka", Dependency::Kafka(probe))
+            .with("routes", Dependency::StartupTask(caught_up));
+
+        let mut supervisor = Supervisor::new(log.clone(), Duration::from_secs(config.http.shutdown_timeout_secs + 5));
+        let hub = Arc::new(Hub::new(own_metrics.clone()));
+        let state = web::Data::new(WsState {
+            hub: Arc::clone(&hub),
+            config: config.ws.clone(),
+            ticket_secret: config.tracking.ticket_secret.clone(),
+            ops_keys,
+            metrics: own_metrics.clone(),
+            shutdown: supervisor.shutdown_token(),
+            log: log.clone(),
+            open: AtomicUsize::new(0),
+        });
 
         let listener = config.http.bind()?;
         let port = listener.local_addr()?.port();
-        let server = http::serve(&config.http, listener, log.clone(), metrics, readiness, routes::configure)?;
+        let app_routes = move |cfg: &mut web::ServiceConfig| {
+            cfg.app_data(state.clone());
+            routes::configure(cfg);
+        };
+        let server = http::serve(&config.http, listener, log.clone(), metrics, readiness, app_routes)?;
 
-        let mut supervisor = Supervisor::new(log.clone(), Duration::from_secs(config.http.shutdown_timeout_secs + 5));
         supervisor.add_http("http", server);
-        info!(log, "notifier started"; "port" => port, "kafka" => &config.kafka.brokers);
+        let (shutdown, feed_log) = (supervisor.shutdown_token(), log.clone());
+        supervisor.spawn("feed", feed.run(hub, own_metrics, shutdown, feed_log));
+        info!(log, "notifier started"; "port" => port, "kafka" => &config.kafka.brokers,
+            "max_sockets" => config.ws.max_sockets);
         Ok(Self { port, supervisor, _logging: logging })
     }
 

@@ -2,15 +2,30 @@
 //! `/readyz`, refuses bad configuration clearly and stops cleanly on SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+use std::collections::BTreeMap;
+
+use notifier::config::TrackingConfig;
 use notifier::{Application, Config};
+use platform::Secret;
 use platform::http::HttpConfig;
+use platform::keys::OpsConfig;
 use test_support::service::{self, Dependencies};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_notifier");
 
 fn config(deps: &Dependencies) -> Config {
-    Config { http: HttpConfig::with_port(0), kafka: deps.kafka.clone(), log: test_support::test_log_config() }
+    Config {
+        http: HttpConfig::with_port(0),
+        kafka: deps.kafka.clone(),
+        log: test_support::test_log_config(),
+        tracking: TrackingConfig { ticket_secret: Secret::new(TICKET_SECRET), ..TrackingConfig::default() },
+        ops: OpsConfig { keys: BTreeMap::from([("ops".to_owned(), Secret::new(OPS_KEY))]) },
+        ws: Default::default(),
+    }
 }
+
+const TICKET_SECRET: &str = "ticket-secret-for-the-notifier-tests-0123";
+const OPS_KEY: &str = "an-ops-key-0123456789";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
@@ -57,6 +72,8 @@ async fn sigterm_stops_the_process_cleanly() {
             ("ORDERTRACK_HTTP__PORT", &port.to_string()),
             ("ORDERTRACK_KAFKA__BROKERS", &deps.kafka.brokers),
             ("ORDERTRACK_KAFKA__TOPIC_PREFIX", &deps.kafka.topic_prefix),
+            ("ORDERTRACK_TRACKING__TICKET_SECRET", TICKET_SECRET),
+            ("ORDERTRACK_OPS__KEYS__OPS", OPS_KEY),
         ],
         port,
     )
@@ -67,6 +84,9 @@ async fn sigterm_stops_the_process_cleanly() {
 fn the_shipped_config_file_is_valid() {
     let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/notifier.toml"));
     assert!(path.exists());
-    let loaded: Config = platform::config::load_from(Some(path), Vec::new()).unwrap();
+    let env = [("ORDERTRACK_TRACKING__TICKET_SECRET", TICKET_SECRET), ("ORDERTRACK_OPS__KEYS__OPS", OPS_KEY)]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let loaded: Config = platform::config::load_from(Some(path), env).unwrap();
+    assert_eq!(loaded.ws.queue_limit, notifier::config::WsConfig::default().queue_limit);
     assert_eq!(loaded.http.host, "0.0.0.0");
 }

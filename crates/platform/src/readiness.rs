@@ -16,6 +16,8 @@ pub enum Dependency {
     Postgres(PgPool),
     Redis(RedisPool),
     Kafka(KafkaProbe),
+    /// Work the service does at start-up before it can serve (set to true when done).
+    StartupTask(std::sync::Arc<std::sync::atomic::AtomicBool>),
 }
 
 impl Dependency {
@@ -27,6 +29,13 @@ impl Dependency {
                 tokio::time::timeout(timeout + Duration::from_millis(500), probe.check(timeout))
                     .await
                     .map_err(|_| format!("no answer within {timeout:?}"))?
+            }
+            Dependency::StartupTask(done) => {
+                if done.load(std::sync::atomic::Ordering::Acquire) {
+                    Ok(())
+                } else {
+                    Err("still starting".to_owned())
+                }
             }
         }
     }

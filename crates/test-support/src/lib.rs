@@ -7,6 +7,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 mod broker;
+pub mod events;
 mod proxy;
 pub mod service;
 

@@ -9,7 +9,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use courier_tracker::config::{CouriersConfig, OpsConfig};
 use courier_tracker::{Application, Config};
-use domain::convert::timestamp;
 use domain::events::{self as pb, Envelope, envelope::Payload};
 use domain::token::{self, Purpose};
 use domain::topics::Topic;
@@ -91,17 +90,7 @@ impl TestTracker {
 
     /// Publishes an order event as the orders service would.
     pub async fn order_event(&self, order: pb::Order) {
-        let payload = if order.version == 1 {
-            Payload::OrderCreated(pb::OrderCreated { order: Some(order.clone()) })
-        } else {
-            Payload::OrderUpdated(pb::OrderUpdated { order: Some(order.clone()), ..Default::default() })
-        };
-        let envelope = Envelope::new("order-api", timestamp(Utc::now()), payload);
-        let topic = if order.version == 1 { Topic::OrderCreated } else { Topic::OrderUpdated };
-        let producer = platform::kafka::producer(&self.config.kafka, "test").unwrap();
-        platform::kafka::publish(&producer, &self.config.kafka.topic(topic), &order.id, &envelope.encode_to_vec())
-            .await
-            .unwrap();
+        test_support::events::publish_order(&self.config.kafka, &order, &[]).await;
     }
 
     pub async fn metric(&self, name_and_labels: &str) -> f64 {
@@ -155,30 +144,7 @@ pub fn point_at(lat: f64, lon: f64, at: DateTime<Utc>) -> Value {
     json!({ "lat": lat, "lon": lon, "recorded_at": at.to_rfc3339(), "accuracy_m": 5.0, "speed_mps": 8.0, "heading_deg": 10.0 })
 }
 
-/// An own-courier order event: pickup and destination points, status, courier, version.
-pub fn order(
-    id: &str,
-    status: pb::OrderStatus,
-    courier: &str,
-    pickup: (f64, f64),
-    destination: (f64, f64),
-    version: i64,
-) -> pb::Order {
-    let place = |(lat, lon): (f64, f64)| {
-        Some(pb::Place { address: "somewhere".into(), point: Some(pb::GeoPoint { lat, lon }) })
-    };
-    pb::Order {
-        id: id.to_owned(),
-        store_order_number: "T-1".into(),
-        pickup: place(pickup),
-        destination: place(destination),
-        delivery: Some(pb::Delivery { method: pb::DeliveryMethod::OwnCourier as i32, cdek_tariff_code: 0 }),
-        status: status as i32,
-        courier_id: courier.to_owned(),
-        version,
-        ..Default::default()
-    }
-}
+pub use test_support::events::order;
 
 /// Reads `topic` from the start for `within`, decoding every envelope.
 pub async fn read_all(kafka: &KafkaConfig, topic: Topic, within: Duration) -> Vec<Envelope> {
