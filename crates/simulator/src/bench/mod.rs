@@ -4,6 +4,7 @@
 //! an actix-web hello world. Prints a table and writes JSON.
 
 mod load;
+mod notifier;
 mod tracker;
 
 use std::path::PathBuf;
@@ -29,6 +30,8 @@ enum What {
     Orders(OrdersArgs),
     /// Courier tracker: thousands of couriers posting batches of positions.
     Tracker(tracker::TrackerArgs),
+    /// Notifier: thousands of open sockets, positions fanned out to them.
+    Notifier(notifier::NotifierArgs),
 }
 
 #[derive(clap::Args)]
@@ -71,6 +74,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         What::Orders(args) => orders(args).await,
         What::Tracker(args) => tracker::run(args).await,
+        What::Notifier(args) => notifier::run(args).await,
     }
 }
 
