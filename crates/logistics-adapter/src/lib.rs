@@ -1,7 +1,7 @@
 //! logistics-adapter: CDEK API v2: registers shipments, receives webhooks, reconciles by polling, maps statuses.
 
-pub mod config;
 pub mod cdek;
+pub mod config;
 mod routes;
 mod startup;
 pub mod store;

@@ -64,9 +64,8 @@ impl CdekClient {
             ("client_id", self.settings.client_id.as_str()),
             ("client_secret", self.settings.client_secret.expose()),
         ];
-        let answer: TokenAnswer = self
-            .with_retries("oauth", || self.http.post(self.url("/oauth/token")).form(&form).send())
-            .await?;
+        let answer: TokenAnswer =
+            self.with_retries("oauth", || self.http.post(self.url("/oauth/token")).form(&form).send()).await?;
         let lifetime = Duration::from_secs(answer.expires_in).saturating_sub(REFRESH_EARLY);
         let token = answer.access_token;
         *cached = Some((token.clone(), Instant::now() + lifetime.max(Duration::from_secs(1))));
@@ -88,8 +87,7 @@ impl CdekClient {
                     let status = response.status();
                     let body = response.bytes().await.map_err(|e| CdekError::transport(what, &e))?;
                     if status.is_success() {
-                        return serde_json::from_slice(&body)
-                            .map_err(|e| CdekError::Decode(format!("{what}: {e}")));
+                        return serde_json::from_slice(&body).map_err(|e| CdekError::Decode(format!("{what}: {e}")));
                     }
                     Err(CdekError::from_answer(status.as_u16(), &body))
                 }
