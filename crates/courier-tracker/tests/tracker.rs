@@ -80,7 +80,7 @@ async fn each_filter_drops_its_points_and_counts_them() {
         ("thinned", 1.0),
     ] {
         assert_eq!(
-            tracker.metric(&format!("ordertrack_tracker_points_total{{outcome=\"{reason}\"")).await,
+            tracker.metric("ordertrack_tracker_points_total", &[&format!("outcome=\"{reason}\"")]).await,
             count,
             "{reason}"
         );

@@ -173,6 +173,13 @@ pub enum Outcome {
     Changed(Box<Change>),
 }
 
+impl Outcome {
+    /// One field changed, without a status change.
+    fn field_changed(order: Order, field: Field) -> Self {
+        Self::Changed(Box::new(Change { order, transition: None, changed: vec![field], previous_courier: None }))
+    }
+}
+
 const NOTE_MAX: usize = 500;
 
 fn optional_text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, FieldError> {
@@ -223,12 +230,7 @@ impl Order {
                 }
                 let mut order = self.next_version(at);
                 order.eta = Some(eta);
-                Ok(Outcome::Changed(Box::new(Change {
-                    order,
-                    transition: None,
-                    changed: vec![Field::Eta],
-                    previous_courier: None,
-                })))
+                Ok(Outcome::field_changed(order, Field::Eta))
             }
             Command::SetCarrierReference { reference } => {
                 if self.status.is_final() {
@@ -248,12 +250,7 @@ impl Order {
                 }
                 let mut order = self.next_version(at);
                 order.carrier_reference = Some(reference);
-                Ok(Outcome::Changed(Box::new(Change {
-                    order,
-                    transition: None,
-                    changed: vec![Field::CarrierReference],
-                    previous_courier: None,
-                })))
+                Ok(Outcome::field_changed(order, Field::CarrierReference))
             }
         }
     }

@@ -103,26 +103,25 @@ impl Feed {
                     }
                 }
             };
-            let (topic_name, partition, offset) = (message.topic().to_owned(), message.partition(), message.offset());
-            let topic = self.topic_of(&topic_name);
-            let outcome = match (topic, message.payload()) {
+            let (topic_name, partition, offset) = (message.topic(), message.partition(), message.offset());
+            let outcome = match (self.topic_of(topic_name), message.payload()) {
                 (Some(topic), Some(bytes)) => apply(&hub, topic, bytes),
-                (_, None) => Err(BadEvent::from("an empty message")),
-                (None, _) => Err(BadEvent::from("a message from an unexpected topic")),
+                (_, None) => Err(BadEvent::new("an empty message")),
+                (None, _) => Err(BadEvent::new("a message from an unexpected topic")),
             };
             let label = match &outcome {
                 Ok(true) => "applied",
                 Ok(false) => "stale",
                 Err(error) => {
-                    warn!(log, "skipped an event"; "topic" => &topic_name, "partition" => partition,
+                    warn!(log, "skipped an event"; "topic" => topic_name, "partition" => partition,
                         "offset" => offset, "error" => %error);
                     "invalid"
                 }
             };
-            metrics.events.with_label_values(&[topic_name.as_str(), label]).inc();
+            metrics.events.with_label_values(&[topic_name, label]).inc();
 
             if !self.catch_up.is_empty() {
-                self.catch_up.retain(|(t, p, high)| !(*t == topic_name && *p == partition && offset + 1 >= *high));
+                self.catch_up.retain(|(t, p, high)| !(t == topic_name && *p == partition && offset + 1 >= *high));
                 if self.catch_up.is_empty() {
                     self.caught_up.store(true, Ordering::Release);
                     let (orders, couriers) = hub.known();
@@ -136,12 +135,6 @@ impl Feed {
             }
         }
         Ok(())
-    }
-}
-
-impl From<&str> for BadEvent {
-    fn from(text: &str) -> Self {
-        BadEvent::new(text)
     }
 }
 

@@ -36,10 +36,6 @@ impl BadEvent {
     }
 }
 
-fn bad(what: impl Into<String>) -> BadEvent {
-    BadEvent::new(what)
-}
-
 /// What the notifier knows of one order.
 struct Route {
     key: Arc<str>,
@@ -126,21 +122,23 @@ impl Hub {
     /// whatever topic or partition they came from.
     pub fn apply_order(&self, event: OrderEvent<'_>) -> Result<bool, BadEvent> {
         let order = event.order;
-        let id: OrderId = order.id.parse().map_err(|_| bad(format!("order id {:?} is not a UUID", order.id)))?;
+        let id: OrderId =
+            order.id.parse().map_err(|_| BadEvent::new(format!("order id {:?} is not a UUID", order.id)))?;
         let status = pb::OrderStatus::try_from(order.status)
             .ok()
             .and_then(pb::OrderStatus::to_domain)
-            .ok_or_else(|| bad(format!("order {id} has no status")))?;
+            .ok_or_else(|| BadEvent::new(format!("order {id} has no status")))?;
         let courier = match order.courier_id.as_str() {
             "" => None,
-            text => Some(CourierId::parse(text).map_err(|e| bad(format!("order {id}: {e}")))?),
+            text => Some(CourierId::parse(text).map_err(|e| BadEvent::new(format!("order {id}: {e}")))?),
         };
         let point = order
             .destination
             .as_ref()
             .and_then(|place| place.point.as_ref())
-            .ok_or_else(|| bad(format!("order {id} has no destination")))?;
-        let destination = Coordinates::parse(point.lat, point.lon).map_err(|e| bad(format!("order {id}: {e}")))?;
+            .ok_or_else(|| BadEvent::new(format!("order {id} has no destination")))?;
+        let destination =
+            Coordinates::parse(point.lat, point.lon).map_err(|e| BadEvent::new(format!("order {id}: {e}")))?;
         let eta = order.eta.as_ref().and_then(|eta| eta.to_domain().ok()).map(|eta| EtaMessage::from(&eta));
 
         let mut guard = self.state();
@@ -254,7 +252,7 @@ impl Hub {
         let id: OrderId = notification
             .order_id
             .parse()
-            .map_err(|_| bad(format!("order id {:?} is not a UUID", notification.order_id)))?;
+            .map_err(|_| BadEvent::new(format!("order id {:?} is not a UUID", notification.order_id)))?;
         let state = self.state();
         let Some(watchers) = state.watchers.get(&id) else { return Ok(()) };
         let from = pb::Actor::try_from(notification.actor)

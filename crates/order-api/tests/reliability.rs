@@ -165,9 +165,9 @@ async fn reads_come_from_the_cache_and_changes_invalidate_it() {
     let id = app.create("CA-1").await["id"].as_str().unwrap().to_owned();
     let path = format!("/orders/{id}");
     assert_eq!(app.get(&path, KEY_A).await.body["status"], "created");
-    let hits_before = app.metric("ordertrack_order_cache_events_total{outcome=\"hit\"").await;
+    let hits_before = app.metric("ordertrack_order_cache_events_total", &["outcome=\"hit\""]).await;
     assert_eq!(app.get(&path, KEY_A).await.body["status"], "created");
-    assert_eq!(app.metric("ordertrack_order_cache_events_total{outcome=\"hit\"").await, hits_before + 1.0);
+    assert_eq!(app.metric("ordertrack_order_cache_events_total", &["outcome=\"hit\""]).await, hits_before + 1.0);
 
     app.post(&format!("/orders/{id}/assign-courier"), KEY_A, &json!({ "courier_id": "c-1" })).await;
     let after = app.get(&path, KEY_A).await;
@@ -198,7 +198,7 @@ async fn with_redis_stopped_reads_and_writes_still_succeed_and_nothing_stale_is_
     assert_eq!((read.status, read.body["version"].as_i64()), (200, Some(2)));
     let created = app.post("/orders", KEY_A, &order_body("RD-2")).await;
     assert_eq!(created.status, 201);
-    assert!(app.metric("ordertrack_order_cache_events_total{outcome=\"error\"").await >= 1.0);
+    assert!(app.metric("ordertrack_order_cache_events_total", &["outcome=\"error\""]).await >= 1.0);
     let ready = test_support::get_json(&format!("{}/readyz", app.base)).await;
     assert_eq!(
         (ready.0, ready.1["checks"]["postgres"].as_str()),
@@ -213,8 +213,11 @@ async fn with_redis_stopped_reads_and_writes_still_succeed_and_nothing_stale_is_
         assert_eq!(app.get(&path, KEY_A).await.body["version"], 2);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let hits = app.metric("ordertrack_order_cache_events_total{outcome=\"hit\"").await;
+    let hits = app.metric("ordertrack_order_cache_events_total", &["outcome=\"hit\""]).await;
     assert_eq!(app.get(&path, KEY_A).await.body["version"], 2);
-    assert!(app.metric("ordertrack_order_cache_events_total{outcome=\"hit\"").await > hits, "the cache works again");
+    assert!(
+        app.metric("ordertrack_order_cache_events_total", &["outcome=\"hit\""]).await > hits,
+        "the cache works again"
+    );
     app.stop().await;
 }

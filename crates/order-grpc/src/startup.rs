@@ -71,11 +71,9 @@ impl Application {
         let commands_consumer = kafka::consumer(&config.kafka, &group, &[config.kafka.topic(Topic::OrderCommands)])?;
         let locations_consumer =
             kafka::consumer(&config.kafka, &group, &[config.kafka.topic(Topic::CourierLocations)])?;
-        let track_consumer = kafka::broadcast_consumer(
-            &config.kafka,
-            "track",
-            &[config.kafka.topic(Topic::OrderUpdated), config.kafka.topic(Topic::CourierLocations)],
-        )?;
+        let track_topics = [Topic::OrderUpdated, Topic::CourierLocations]
+            .map(|topic| (config.kafka.topic(topic), kafka::StartAt::Latest));
+        let track_consumer = kafka::fanout_consumer(&config.kafka, "track", &track_topics).await?;
         let commands =
             CommandHandler::new(orders.clone(), metrics.registry(), log.new(o!("consumer" => "order_commands")))?;
         let locations = LocationHandler::new(orders.clone(), log.new(o!("consumer" => "courier_locations")));

@@ -46,6 +46,11 @@ impl ConfigError {
     pub fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid { key: key.into(), message: message.into() }
     }
+
+    /// Checks that `value` (the setting `key`) is a finite number above zero.
+    pub fn require_positive(key: &str, value: f64) -> Result<(), Self> {
+        if value.is_finite() && value > 0.0 { Ok(()) } else { Err(Self::invalid(key, "must be a positive number")) }
+    }
 }
 
 /// Loads the configuration of service `C` from the file and the process environment.

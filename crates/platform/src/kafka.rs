@@ -147,38 +147,24 @@ pub async fn flush(producer: &FutureProducer, timeout: Duration) -> Result<(), K
     tokio::task::spawn_blocking(move || producer.flush(timeout)).await.unwrap_or(Err(KafkaError::Canceled))
 }
 
+/// Settings every consumer shares: its group and how it fetches.
+fn consumer_settings(config: &KafkaConfig, group: &str) -> rdkafka::ClientConfig {
+    let mut settings = config.client_config();
+    settings
+        .set("group.id", group)
+        .set("fetch.wait.max.ms", config.fetch_wait_max_ms.to_string())
+        .set("fetch.min.bytes", config.fetch_min_bytes.to_string());
+    settings
+}
+
 /// A consumer in `group`, subscribed to `topics`, that starts from the earliest offset
 /// when the group has none and stores offsets only when told to.
 pub fn consumer(config: &KafkaConfig, group: &str, topics: &[String]) -> anyhow::Result<StreamConsumer> {
-    let consumer: StreamConsumer = config
-        .client_config()
-        .set("group.id", group)
+    let consumer: StreamConsumer = consumer_settings(config, group)
         .set("enable.auto.commit", "true")
         .set("auto.commit.interval.ms", "1000")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("fetch.wait.max.ms", config.fetch_wait_max_ms.to_string())
-        .set("fetch.min.bytes", config.fetch_min_bytes.to_string())
-        .set("session.timeout.ms", "10000")
-        .set("heartbeat.interval.ms", "1000")
-        .create()?;
-    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-    consumer.subscribe(&names)?;
-    Ok(consumer)
-}
-
-/// A consumer that receives every message of `topics` published from now on, whatever
-/// other instances of the service do: it has a consumer group of its own and commits
-/// nothing. For fan-out to clients held by this process (gRPC streams, WebSockets).
-pub fn broadcast_consumer(config: &KafkaConfig, purpose: &str, topics: &[String]) -> anyhow::Result<StreamConsumer> {
-    let group = format!("{}-{purpose}-{}", config.consumer_group, uuid::Uuid::new_v4().simple());
-    let consumer: StreamConsumer = config
-        .client_config()
-        .set("group.id", &group)
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "latest")
-        .set("fetch.wait.max.ms", config.fetch_wait_max_ms.to_string())
-        .set("fetch.min.bytes", config.fetch_min_bytes.to_string())
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
         .create()?;
@@ -201,22 +187,18 @@ pub enum StartAt {
 
 /// A consumer that reads every partition of the given topics itself, without a consumer
 /// group (nothing is split with other instances, nothing is committed): each instance of
-/// a service that holds clients (the notifier's sockets) sees every event. Partitions
-/// added later are not followed until the process restarts.
+/// a service that holds clients (the notifier's sockets, order-grpc's `TrackOrder`
+/// streams) sees every event. Partitions added later are not followed until the process
+/// restarts.
 pub async fn fanout_consumer(
     config: &KafkaConfig,
     purpose: &str,
     topics: &[(String, StartAt)],
 ) -> anyhow::Result<StreamConsumer> {
     use rdkafka::{Offset, TopicPartitionList};
-    let consumer: StreamConsumer = config
-        .client_config()
-        // librdkafka wants a group id even for assigned partitions; nothing joins it.
-        .set("group.id", format!("{}-{purpose}-{}", config.consumer_group, uuid::Uuid::new_v4().simple()))
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", config.fetch_wait_max_ms.to_string())
-        .set("fetch.min.bytes", config.fetch_min_bytes.to_string())
-        .create()?;
+    // librdkafka wants a group id even for assigned partitions; nothing joins it.
+    let group = format!("{}-{purpose}-{}", config.consumer_group, uuid::Uuid::new_v4().simple());
+    let consumer: StreamConsumer = consumer_settings(config, &group).set("enable.auto.commit", "false").create()?;
     let consumer = Arc::new(consumer);
     let (client, topics, timeout) = (Arc::clone(&consumer), topics.to_vec(), config.request_timeout());
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {

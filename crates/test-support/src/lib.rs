@@ -146,3 +146,14 @@ pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
     let body = response.json().await.unwrap_or(serde_json::Value::Null);
     (status, body)
 }
+
+/// The sum of the series of metric `name` on `base_url/metrics` whose labels contain every
+/// one of `labels` (e.g. `outcome="hit"`); 0 when there is none.
+pub async fn metric(base_url: &str, name: &str, labels: &[&str]) -> f64 {
+    let text = reqwest::get(format!("{base_url}/metrics")).await.unwrap().text().await.unwrap();
+    let prefix = format!("{name}{{");
+    text.lines()
+        .filter(|line| line.starts_with(&prefix) && labels.iter().all(|label| line.contains(label)))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}

@@ -45,13 +45,7 @@ impl Default for FilterConfig {
 
 impl FilterConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let positive = |key: &str, value: f64| {
-            if value.is_finite() && value > 0.0 {
-                Ok(())
-            } else {
-                Err(ConfigError::invalid(key, "must be a positive number"))
-            }
-        };
+        let positive = ConfigError::require_positive;
         positive("filters.max_accuracy_m", self.max_accuracy_m)?;
         positive("filters.max_speed_mps", self.max_speed_mps)?;
         if !(self.min_distance_m.is_finite() && self.min_distance_m >= 0.0) {

@@ -81,13 +81,7 @@ impl Default for MotionConfig {
 
 impl MotionConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let positive = |key: &str, value: f64| {
-            if value.is_finite() && value > 0.0 {
-                Ok(())
-            } else {
-                Err(ConfigError::invalid(key, "must be a positive number"))
-            }
-        };
+        let positive = ConfigError::require_positive;
         positive("motion.detour_factor", self.detour_factor)?;
         positive("motion.min_speed_mps", self.min_speed_mps)?;
         positive("motion.max_speed_mps", self.max_speed_mps)?;

@@ -82,30 +82,26 @@ impl CdekClient {
         let mut backoff = self.settings.backoff_start;
         let mut attempt = 1;
         loop {
-            let outcome = match send().await {
+            let error = match send().await {
                 Ok(response) => {
                     let status = response.status();
                     let body = response.bytes().await.map_err(|e| CdekError::transport(what, &e))?;
                     if status.is_success() {
                         return serde_json::from_slice(&body).map_err(|e| CdekError::Decode(format!("{what}: {e}")));
                     }
-                    Err(CdekError::from_answer(status.as_u16(), &body))
+                    CdekError::from_answer(status.as_u16(), &body)
                 }
-                Err(error) => Err(CdekError::transport(what, &error)),
+                Err(error) => CdekError::transport(what, &error),
             };
-            match outcome {
-                Err(error) if error.is_retryable() && attempt < self.settings.attempts => {
-                    let jitter = rand::rng().random_range(0.5..1.5);
-                    let wait = backoff.mul_f64(jitter);
-                    warn!(self.log, "CDEK call failed, will retry"; "call" => what, "attempt" => attempt,
-                        "error" => %error, "retry_in_ms" => wait.as_millis());
-                    tokio::time::sleep(wait).await;
-                    backoff = (backoff * 2).min(self.settings.backoff_max);
-                    attempt += 1;
-                }
-                Err(error) => return Err(error),
-                Ok(never) => return Ok(never),
+            if !error.is_retryable() || attempt >= self.settings.attempts {
+                return Err(error);
             }
+            let wait = backoff.mul_f64(rand::rng().random_range(0.5..1.5));
+            warn!(self.log, "CDEK call failed, will retry"; "call" => what, "attempt" => attempt,
+                "error" => %error, "retry_in_ms" => wait.as_millis());
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(self.settings.backoff_max);
+            attempt += 1;
         }
     }
 

@@ -269,8 +269,8 @@ impl Socket {
 
     /// Serves the socket until either side closes it.
     async fn run(&mut self, stream: actix_ws::MessageStream) {
-        let config = self.state().config.clone();
         let shutdown = self.state().shutdown.clone();
+        let config = &self.slot.state.config;
         let mut stream = stream
             .max_frame_size(config.max_message_bytes)
             .aggregate_continuations()

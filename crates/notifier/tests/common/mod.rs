@@ -90,13 +90,8 @@ impl TestNotifier {
         client
     }
 
-    /// The sum of a metric's series whose labels contain every one of `labels`.
     pub async fn metric(&self, name: &str, labels: &[&str]) -> f64 {
-        let text = reqwest::get(format!("{}/metrics", self.base)).await.unwrap().text().await.unwrap();
-        text.lines()
-            .filter(|line| line.starts_with(&format!("{name}{{")) && labels.iter().all(|l| line.contains(l)))
-            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        test_support::metric(&self.base, name, labels).await
     }
 
     /// Waits until the notifier has read `count` courier-location events in all.

@@ -163,13 +163,8 @@ impl TestApp {
         )
     }
 
-    pub async fn metric(&self, name_and_labels: &str) -> f64 {
-        let text = self.client.get(format!("{}/metrics", self.base)).send().await.unwrap().text().await.unwrap();
-        text.lines()
-            .find(|line| line.starts_with(name_and_labels))
-            .and_then(|line| line.rsplit(' ').next())
-            .and_then(|value| value.parse().ok())
-            .unwrap_or(0.0)
+    pub async fn metric(&self, name: &str, labels: &[&str]) -> f64 {
+        test_support::metric(&self.base, name, labels).await
     }
 }
 
