@@ -1,5 +1,5 @@
 //! The fan-out behind `TrackOrder`: this process follows every `order_updated` and
-//! `courier_locations` event (with a consumer group of its own, so every replica sees
+//! `courier_locations` event (reading every partition itself, without a consumer group, so every replica sees
 //! everything) and hands each to the streams watching that order or courier.
 
 use std::collections::HashMap;
