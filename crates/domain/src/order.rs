@@ -109,11 +109,28 @@ impl NewOrder {
 /// What may be done to an existing order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    ChangeStatus { to: OrderStatus, carrier_status: Option<String>, note: Option<String> },
-    AssignCourier { courier_id: CourierId },
-    Cancel { reason: Option<String> },
-    SetEta { eta: Eta },
-    SetCarrierReference { reference: String },
+    ChangeStatus {
+        to: OrderStatus,
+        carrier_status: Option<String>,
+        note: Option<String>,
+    },
+    AssignCourier {
+        courier_id: CourierId,
+    },
+    Cancel {
+        reason: Option<String>,
+    },
+    SetEta {
+        eta: Eta,
+    },
+    SetCarrierReference {
+        reference: String,
+    },
+    /// A carrier's step that changes no status: a timeline entry with the current status.
+    RecordCarrierEvent {
+        carrier_status: String,
+        note: Option<String>,
+    },
 }
 
 /// Why a command is refused.
@@ -142,6 +159,8 @@ pub enum Field {
     CourierId,
     Eta,
     CarrierReference,
+    /// A timeline entry without a status change (a carrier event).
+    Timeline,
 }
 
 impl Field {
@@ -151,6 +170,7 @@ impl Field {
             Self::CourierId => "courier_id",
             Self::Eta => "eta",
             Self::CarrierReference => "carrier_reference",
+            Self::Timeline => "timeline",
         }
     }
 }
@@ -252,7 +272,32 @@ impl Order {
                 order.carrier_reference = Some(reference);
                 Ok(Outcome::field_changed(order, Field::CarrierReference))
             }
+            Command::RecordCarrierEvent { carrier_status, note } => {
+                let carrier_status = validation::text("carrier_status", &carrier_status, 100)?;
+                let note = optional_text("note", note, NOTE_MAX)?;
+                Ok(self.carrier_event(actor, at, carrier_status, note))
+            }
         }
+    }
+
+    /// A timeline entry with the current status: what a carrier did without moving the
+    /// order (also on final orders: a carrier may still answer about one).
+    fn carrier_event(&self, actor: Actor, at: DateTime<Utc>, carrier_status: String, note: Option<String>) -> Outcome {
+        let order = self.next_version(at);
+        let entry = TimelineEntry {
+            status: order.status,
+            actor,
+            at,
+            carrier_status: Some(carrier_status),
+            note,
+            version: order.version,
+        };
+        Outcome::Changed(Box::new(Change {
+            order,
+            transition: Some(entry),
+            changed: vec![Field::Timeline],
+            previous_courier: None,
+        }))
     }
 
     fn change_status(
@@ -264,7 +309,14 @@ impl Order {
         note: Option<String>,
     ) -> Result<Outcome, CommandError> {
         match status::check_transition(self.status, to, self.delivery)? {
-            Transition::Unchanged => Ok(Outcome::Unchanged),
+            // A carrier reporting another step within the same status (one transit city
+            // after another) still adds that step to the timeline.
+            Transition::Unchanged => match carrier_status {
+                Some(carrier_status) if actor == Actor::Carrier => {
+                    Ok(self.carrier_event(actor, at, carrier_status, note))
+                }
+                _ => Ok(Outcome::Unchanged),
+            },
             Transition::Changed => {
                 let mut order = self.next_version(at);
                 order.status = to;

@@ -1,6 +1,7 @@
 //! Property tests of the status machine through `Order::apply`: whatever sequence of
 //! commands arrives, in whatever order, no order reaches an illegal state and final
-//! states stay final.
+//! states stay final (a carrier may still add a timeline entry to a final order, but
+//! nothing else about it changes).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use chrono::{Duration, TimeZone, Utc};
@@ -8,7 +9,7 @@ use domain::customer::Customer;
 use domain::eta::{Eta, EtaSource};
 use domain::geo::Place;
 use domain::ids::{CourierId, OrderId, StoreId, StoreOrderNumber};
-use domain::order::{Command, NewOrder, Order, Outcome};
+use domain::order::{Command, Field, NewOrder, Order, Outcome};
 use domain::parcel::{DeliveryMethod, Parcel};
 use domain::status::{Actor, OrderStatus, Transition, check_transition};
 use proptest::prelude::*;
@@ -41,6 +42,9 @@ fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
         4 => proptest::sample::select(OrderStatus::ALL.to_vec())
             .prop_map(|to| Command::ChangeStatus { to, carrier_status: None, note: None }),
+        2 => proptest::sample::select(OrderStatus::ALL.to_vec())
+            .prop_map(|to| Command::ChangeStatus { to, carrier_status: Some("CDEK_CODE".into()), note: Some("step".into()) }),
+        1 => Just(Command::RecordCarrierEvent { carrier_status: "SENT_TO_TRANSIT_CITY".into(), note: None }),
         2 => (0..3u8).prop_map(|n| Command::AssignCourier { courier_id: CourierId::parse(&format!("courier-{n}")).unwrap() }),
         1 => Just(Command::Cancel { reason: Some("customer changed their mind".into()) }),
         1 => (1..120i64).prop_map(|minutes| {
@@ -90,9 +94,21 @@ proptest! {
             match order.apply(command, actor, at) {
                 Ok(Outcome::Unchanged) => {}
                 Ok(Outcome::Changed(change)) => {
-                    prop_assert!(!before.status.is_final(), "a final order changed: {:?} → {:?}", before.status, change.order.status);
+                    let timeline_only = change.changed == [Field::Timeline];
+                    prop_assert!(!before.status.is_final() || timeline_only, "a final order changed: {:?} → {:?}", before.status, change.order.status);
                     prop_assert_eq!(change.order.version, before.version + 1);
                     prop_assert!(change.order.updated_at >= before.updated_at);
+                    if timeline_only {
+                        let entry = change.transition.as_ref().expect("a carrier event has its entry");
+                        prop_assert_eq!(entry.status, before.status);
+                        prop_assert!(entry.carrier_status.is_some());
+                        let mut expected = before.clone();
+                        expected.version = change.order.version;
+                        expected.updated_at = change.order.updated_at;
+                        prop_assert_eq!(&change.order, &expected);
+                        order = change.order;
+                        continue;
+                    }
                     prop_assert_eq!(change.transition.is_some(), change.order.status != before.status);
                     if let Some(entry) = &change.transition {
                         prop_assert_eq!(entry.status, change.order.status);
@@ -149,10 +165,15 @@ proptest! {
         let frozen = order.clone();
         for (command, actor) in commands {
             match order.apply(command, actor, at) {
-                Ok(Outcome::Changed(change)) => prop_assert!(false, "final order changed to {:?}", change.order),
+                Ok(Outcome::Changed(change)) => {
+                    prop_assert_eq!(&change.changed, &vec![Field::Timeline], "final order changed to {:?}", change.order);
+                    prop_assert_eq!(change.order.status, frozen.status);
+                    prop_assert_eq!(&change.order.eta, &frozen.eta);
+                    prop_assert_eq!(&change.order.carrier_reference, &frozen.carrier_reference);
+                    prop_assert_eq!(&change.order.courier_id, &frozen.courier_id);
+                }
                 Ok(Outcome::Unchanged) | Err(_) => {}
             }
-            prop_assert_eq!(&order, &frozen);
         }
     }
 }
@@ -196,4 +217,38 @@ fn cdek_orders_refuse_couriers() {
         )
         .unwrap_err();
     assert_eq!(error.code(), "not_for_delivery_method");
+}
+
+#[test]
+fn a_carrier_step_within_the_same_status_is_kept_in_the_timeline() {
+    let order = new_order(DeliveryMethod::Cdek { tariff_code: 136 });
+    let at = order.created_at;
+    let step = |order: &Order, to, carrier: Option<&str>, actor| {
+        order.apply(
+            Command::ChangeStatus { to, carrier_status: carrier.map(str::to_owned), note: Some("Moscow".into()) },
+            actor,
+            at,
+        )
+    };
+    let Ok(Outcome::Changed(handed)) = step(&order, OrderStatus::HandedToCarrier, Some("CREATED"), Actor::Carrier)
+    else {
+        panic!("handed to carrier")
+    };
+    // The same status again from the carrier with its own code: a timeline entry only.
+    let Ok(Outcome::Changed(again)) =
+        step(&handed.order, OrderStatus::HandedToCarrier, Some("ACCEPTED"), Actor::Carrier)
+    else {
+        panic!("carrier step")
+    };
+    assert_eq!(again.changed, [Field::Timeline]);
+    assert_eq!(again.order.status, OrderStatus::HandedToCarrier);
+    let entry = again.transition.unwrap();
+    assert_eq!((entry.carrier_status.as_deref(), entry.version), (Some("ACCEPTED"), 3));
+    // Without a carrier code, or from someone else, it changes nothing.
+    assert_eq!(step(&handed.order, OrderStatus::HandedToCarrier, None, Actor::Carrier), Ok(Outcome::Unchanged));
+    assert_eq!(step(&handed.order, OrderStatus::HandedToCarrier, Some("X"), Actor::System), Ok(Outcome::Unchanged));
+    // An empty carrier code is refused with a field error.
+    let empty =
+        handed.order.apply(Command::RecordCarrierEvent { carrier_status: " ".into(), note: None }, Actor::Carrier, at);
+    assert!(empty.is_err());
 }

@@ -1,10 +1,24 @@
-//! logistics-adapter: CDEK API v2: registers shipments, receives webhooks, reconciles by polling, maps statuses.
+//! logistics-adapter: ships ordertrack's CDEK orders through CDEK API v2.
+//!
+//! - [`consumer`]: `order_created` / `order_updated` → shipments to register or cancel.
+//! - [`worker`]: registers each order exactly once, follows it (registration result,
+//!   statuses, reconciliation polls), cancels it, and sends `order_commands`.
+//! - `routes`: `POST /webhooks/cdek/{secret}`, recorded in the inbox, then read back.
+//! - [`subscription`]: the start-up webhook subscription.
+//! - [`cdek`]: the API client, its bodies and errors, and the status table.
+//! - [`commands`] / [`registration`]: what is sent to ordertrack and to CDEK.
+//! - [`store`]: the adapter's own tables.
 
 pub mod cdek;
+pub mod commands;
 pub mod config;
+pub mod consumer;
+pub mod registration;
 mod routes;
 mod startup;
 pub mod store;
+pub mod subscription;
+pub mod worker;
 
 pub use config::Config;
 pub use startup::Application;

@@ -7,6 +7,7 @@ use platform::http::HttpConfig;
 use test_support::service::{self, Dependencies};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_logistics-adapter");
+const WEBHOOK_SECRET: &str = "a-webhook-secret-0123456789";
 
 fn config(deps: &Dependencies) -> Config {
     Config {
@@ -14,6 +15,10 @@ fn config(deps: &Dependencies) -> Config {
         postgres: deps.postgres_config(),
         kafka: deps.kafka.clone(),
         log: test_support::test_log_config(),
+        cdek: logistics_adapter::config::CdekConfig {
+            webhook_secret: platform::Secret::new("a-webhook-secret-0123456789"),
+            ..Default::default()
+        },
     }
 }
 
@@ -52,7 +57,16 @@ fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
     );
     service::assert_start_fails(
         BINARY,
-        &[("ORDERTRACK_POSTGRES__URL", "postgres://ordertrack:secret-pw@127.0.0.1:1/ordertrack")],
+        &[("ORDERTRACK_CDEK__WEBHOOK_SECRET", "short")],
+        2,
+        &["cdek.webhook_secret", "at least 16"],
+    );
+    service::assert_start_fails(
+        BINARY,
+        &[
+            ("ORDERTRACK_CDEK__WEBHOOK_SECRET", WEBHOOK_SECRET),
+            ("ORDERTRACK_POSTGRES__URL", "postgres://ordertrack:secret-pw@127.0.0.1:1/ordertrack"),
+        ],
         1,
         &["start-up failed", "postgres", "127.0.0.1:1", "not reachable"],
     );
@@ -70,6 +84,7 @@ async fn sigterm_stops_the_process_cleanly() {
             ("ORDERTRACK_POSTGRES__URL", postgres.url.expose()),
             ("ORDERTRACK_KAFKA__BROKERS", &deps.kafka.brokers),
             ("ORDERTRACK_KAFKA__TOPIC_PREFIX", &deps.kafka.topic_prefix),
+            ("ORDERTRACK_CDEK__WEBHOOK_SECRET", WEBHOOK_SECRET),
         ],
         port,
     )
@@ -80,6 +95,7 @@ async fn sigterm_stops_the_process_cleanly() {
 fn the_shipped_config_file_is_valid() {
     let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/logistics-adapter.toml"));
     assert!(path.exists());
-    let loaded: Config = platform::config::load_from(Some(path), Vec::new()).unwrap();
+    let secret = ("ORDERTRACK_CDEK__WEBHOOK_SECRET".to_owned(), WEBHOOK_SECRET.to_owned());
+    let loaded: Config = platform::config::load_from(Some(path), vec![secret]).unwrap();
     assert_eq!(loaded.http.host, "0.0.0.0");
 }

@@ -128,6 +128,9 @@ pub async fn observe(
 
     let status = response.status().as_u16();
     let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    // Paths that carry a secret (a tracking token, a webhook secret) are logged as their
+    // route pattern, so the secret never reaches a log line.
+    let path = if route.contains("{token}") || route.contains("{secret}") { route.clone() } else { path };
     let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
         metrics.http_requests.with_label_values(&[method.as_str(), route.as_str(), &status.to_string()]).inc();

@@ -21,6 +21,13 @@ impl Secret {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Whether `presented` is this secret, compared in constant time. An empty secret
+    /// matches nothing.
+    pub fn matches(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        !self.0.is_empty() && bool::from(self.0.as_bytes().ct_eq(presented.as_bytes()))
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -57,6 +64,8 @@ mod tests {
     #[test]
     fn secrets_never_print() {
         let secret = Secret::new("hunter2");
+        assert!(secret.matches("hunter2") && !secret.matches("hunter3") && !secret.matches(""));
+        assert!(!Secret::default().matches(""));
         assert_eq!(format!("{secret:?} {secret}"), "*** ***");
         assert_eq!(secret.expose(), "hunter2");
     }

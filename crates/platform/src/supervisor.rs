@@ -56,6 +56,17 @@ impl Supervisor {
         self.tasks.push((name, tokio::spawn(part)));
     }
 
+    /// Runs a task that ends by design (a start-up chore): once it has finished well it
+    /// waits for the shutdown instead of counting as a part that stopped on its own.
+    pub fn spawn_once(&mut self, name: &'static str, task: impl Future<Output = anyhow::Result<()>> + Send + 'static) {
+        let shutdown = self.shutdown.clone();
+        self.spawn(name, async move {
+            task.await?;
+            shutdown.cancelled().await;
+            Ok(())
+        });
+    }
+
     /// Flushes this producer after everything else stopped.
     pub fn flush_on_stop(&mut self, producer: FutureProducer) {
         self.producers.push(producer);

@@ -38,7 +38,8 @@ CREATE INDEX orders_by_store ON orders (store_id, id DESC);
 CREATE INDEX orders_by_store_status ON orders (store_id, status, id DESC);
 CREATE INDEX orders_by_courier ON orders (courier_id, id DESC) WHERE courier_id IS NOT NULL;
 
--- The timeline: one row per status an order entered.
+-- The timeline: one row per status an order entered, and per carrier step that
+-- changed no status (a carrier event).
 CREATE TABLE order_timeline (
     order_id        UUID NOT NULL REFERENCES orders (id),
     version         BIGINT NOT NULL,

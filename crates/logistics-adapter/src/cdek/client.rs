@@ -64,8 +64,10 @@ impl CdekClient {
             ("client_id", self.settings.client_id.as_str()),
             ("client_secret", self.settings.client_secret.expose()),
         ];
-        let answer: TokenAnswer =
-            self.with_retries("oauth", || self.http.post(self.url("/oauth/token")).form(&form).send()).await?;
+        let attempts = self.settings.attempts;
+        let answer: TokenAnswer = self
+            .with_retries("oauth", attempts, || self.http.post(self.url("/oauth/token")).form(&form).send())
+            .await?;
         let lifetime = Duration::from_secs(answer.expires_in).saturating_sub(REFRESH_EARLY);
         let token = answer.access_token;
         *cached = Some((token.clone(), Instant::now() + lifetime.max(Duration::from_secs(1))));
@@ -73,7 +75,7 @@ impl CdekClient {
     }
 
     /// Sends a request (built anew for each attempt) with retries, and decodes a 2xx body.
-    async fn with_retries<T, F, Fut>(&self, what: &str, mut send: F) -> Result<T, CdekError>
+    async fn with_retries<T, F, Fut>(&self, what: &str, attempts: u32, mut send: F) -> Result<T, CdekError>
     where
         T: DeserializeOwned,
         F: FnMut() -> Fut,
@@ -93,7 +95,7 @@ impl CdekClient {
                 }
                 Err(error) => CdekError::transport(what, &error),
             };
-            if !error.is_retryable() || attempt >= self.settings.attempts {
+            if !error.is_retryable() || attempt >= attempts {
                 return Err(error);
             }
             let wait = backoff.mul_f64(rand::rng().random_range(0.5..1.5));
@@ -113,11 +115,22 @@ impl CdekClient {
         path: &str,
         body: Option<&(impl Serialize + Sync)>,
     ) -> Result<T, CdekError> {
+        self.call_with(what, method, path, body, self.settings.attempts).await
+    }
+
+    async fn call_with<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + Sync)>,
+        attempts: u32,
+    ) -> Result<T, CdekError> {
         let mut renew = false;
         loop {
             let token = self.token(renew).await?;
             let result = self
-                .with_retries(what, || {
+                .with_retries(what, attempts, || {
                     let mut request = self.http.request(method.clone(), self.url(path)).bearer_auth(&token);
                     if let Some(body) = body {
                         request = request.json(body);
@@ -133,8 +146,10 @@ impl CdekClient {
     }
 
     /// `POST /orders`: registration is asynchronous (ACCEPTED → SUCCESSFUL / INVALID).
+    /// One attempt only: after a failure nobody knows whether CDEK registered the order,
+    /// so the caller looks it up by its number before trying again.
     pub async fn register(&self, order: &NewOrder) -> Result<Accepted, CdekError> {
-        self.call("register", Method::POST, "/orders", Some(order)).await
+        self.call_with("register", Method::POST, "/orders", Some(order), 1).await
     }
 
     pub async fn order(&self, uuid: &str) -> Result<OrderInfo, CdekError> {

@@ -29,6 +29,8 @@ pub struct RequestInfo {
     pub kind: String,
     #[serde(default)]
     pub state: String,
+    #[serde(default, deserialize_with = "cdek_time_opt")]
+    pub date_time: Option<DateTime<Utc>>,
     #[serde(default)]
     pub errors: Vec<ApiMessage>,
     #[serde(default)]
@@ -110,32 +112,32 @@ pub struct Webhook {
     pub url: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Location {
     pub address: String,
     pub latitude: f64,
     pub longitude: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Phone {
     pub number: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contact {
     pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     pub phones: Vec<Phone>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Money {
     pub value: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     pub name: String,
     pub ware_key: String,
@@ -145,7 +147,7 @@ pub struct Item {
     pub amount: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Package {
     pub number: String,
     pub weight: u32,
@@ -156,7 +158,7 @@ pub struct Package {
 }
 
 /// `POST /v2/orders` body (an online-store order, type 1).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewOrder {
     #[serde(rename = "type")]
     pub kind: u8,
@@ -166,9 +168,11 @@ pub struct NewOrder {
     pub to_location: Location,
     pub recipient: Contact,
     pub packages: Vec<Package>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TariffPackage {
     pub weight: u32,
     pub length: u32,
@@ -177,7 +181,7 @@ pub struct TariffPackage {
 }
 
 /// `POST /v2/calculator/tariff` body.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TariffRequest {
     pub tariff_code: u32,
     pub from_location: Location,

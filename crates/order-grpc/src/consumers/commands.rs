@@ -1,5 +1,5 @@
-//! `order_commands`: status changes and ETAs from the courier tracker and the logistics
-//! adapter. Each is applied once per command id; a command the status machine refuses
+//! `order_commands`: status changes, ETAs, carrier references and carrier events from
+//! the courier tracker and the logistics adapter. Each is applied once per command id; a command the status machine refuses
 //! is recorded as rejected (and counted), never retried; a message that cannot be
 //! decoded goes to the dead-letter topic.
 
@@ -70,6 +70,15 @@ impl CommandHandler {
             }
             Some(pb::order_command::Command::SetCarrierReference(set)) => {
                 Command::SetCarrierReference { reference: set.carrier_reference }
+            }
+            Some(pb::order_command::Command::RecordCarrierEvent(event)) => {
+                if let Some(when) = from_timestamp(event.at.as_ref()) {
+                    at = when;
+                }
+                Command::RecordCarrierEvent {
+                    carrier_status: event.carrier_status,
+                    note: Some(event.note).filter(|s| !s.is_empty()),
+                }
             }
             None => return Err(reject("the command is empty".into())),
         };
