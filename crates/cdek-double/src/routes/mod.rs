@@ -12,7 +12,7 @@
 //! | GET, DELETE | /v2/webhooks/{uuid} | read, unsubscribe |
 //! | POST | /v2/calculator/tariff, /v2/calculator/tarifflist | price and period |
 //! | … | /control/… | test controls, see [`control`] |
-//! | GET | /healthz | liveness |
+//! | GET | /healthz, /readyz | liveness and readiness (the same: it depends on nothing) |
 
 use std::time::{Duration, Instant};
 
@@ -39,6 +39,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config
         .app_data(web::PayloadConfig::new(MAX_BODY))
         .route("/healthz", web::get().to(healthz))
+        // Ready as soon as it listens (it depends on nothing); the local stack waits on it.
+        .route("/readyz", web::get().to(healthz))
         .service(
             web::scope("/v2")
                 .wrap(actix_web::middleware::from_fn(api_call))
