@@ -92,4 +92,14 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), TABLE.len(), "each code once");
     }
+
+    #[test]
+    fn the_documented_table_is_this_table() {
+        let docs = include_str!("../../../../docs/cdek.md");
+        for (code, mapped) in TABLE {
+            let status = mapped.status.map_or("— (timeline entry only)".to_owned(), |s| format!("`{s}`"));
+            let row = format!("| `{code}` | {status} | {} |", mapped.text);
+            assert!(docs.contains(&row), "docs/cdek.md lacks the row {row}");
+        }
+    }
 }
