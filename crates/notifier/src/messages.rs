@@ -74,6 +74,11 @@ impl From<Coordinates> for Point {
 pub struct TimelineMessage {
     pub status: &'static str,
     pub at: DateTime<Utc>,
+    /// A carrier's code and text (only on entries a carrier caused, as on the public page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carrier_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carrier_note: Option<String>,
 }
 
 /// To a customer when the socket opens: what the notifier knows of the order.

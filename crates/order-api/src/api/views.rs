@@ -312,6 +312,25 @@ pub struct PublicOrderView {
 pub struct PublicTimelineView {
     pub status: &'static str,
     pub at: DateTime<Utc>,
+    /// The carrier's own status code and its text (`"SENT_TO_RECIPIENT_CITY"`, `"On its way
+    /// to your city, Санкт-Петербург"`), on entries a carrier caused; other notes are not
+    /// shown on the public page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carrier_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carrier_note: Option<String>,
+}
+
+impl PublicTimelineView {
+    fn of(entry: &domain::order::TimelineEntry) -> Self {
+        let carrier = entry.actor == domain::status::Actor::Carrier;
+        Self {
+            status: entry.status.as_str(),
+            at: entry.at,
+            carrier_status: entry.carrier_status.clone().filter(|_| carrier),
+            carrier_note: entry.note.clone().filter(|_| carrier),
+        }
+    }
 }
 
 impl PublicOrderView {
@@ -321,12 +340,7 @@ impl PublicOrderView {
             status: order.status.as_str(),
             version: order.version,
             delivery_method: order.delivery.as_str(),
-            timeline: track
-                .details
-                .timeline
-                .iter()
-                .map(|e| PublicTimelineView { status: e.status.as_str(), at: e.at })
-                .collect(),
+            timeline: track.details.timeline.iter().map(PublicTimelineView::of).collect(),
             eta: order.eta.as_ref().map(EtaView::from),
             destination: PointView { lat: order.destination.point().lat(), lon: order.destination.point().lon() },
             courier_position: track.courier_position.as_ref().map(PositionView::from),
@@ -351,4 +365,31 @@ pub struct LiveView {
 pub struct TrackingPageView {
     pub order: PublicOrderView,
     pub live: LiveView,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use domain::order::TimelineEntry;
+    use domain::status::{Actor, OrderStatus};
+
+    use super::PublicTimelineView;
+
+    #[test]
+    fn the_public_timeline_shows_a_carriers_words_and_no_one_elses() {
+        let entry = |actor, note: &str| TimelineEntry {
+            status: OrderStatus::InTransit,
+            actor,
+            at: chrono::Utc::now(),
+            carrier_status: Some("SENT_TO_RECIPIENT_CITY".into()),
+            note: Some(note.into()),
+            version: 4,
+        };
+        let carrier = serde_json::to_value(PublicTimelineView::of(&entry(Actor::Carrier, "On its way"))).unwrap();
+        assert_eq!(carrier["carrier_status"], "SENT_TO_RECIPIENT_CITY");
+        assert_eq!(carrier["carrier_note"], "On its way");
+        let storefront =
+            serde_json::to_value(PublicTimelineView::of(&entry(Actor::Storefront, "call Anna at +7916"))).unwrap();
+        assert!(storefront.get("carrier_note").is_none() && storefront.get("carrier_status").is_none());
+    }
 }
