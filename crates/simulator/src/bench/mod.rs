@@ -3,6 +3,7 @@
 //! same run on the same machine: pgbench single-row inserts at the same concurrency and
 //! an actix-web hello world. Prints a table and writes JSON.
 
+mod cdek;
 mod load;
 mod notifier;
 mod tracker;
@@ -32,6 +33,8 @@ enum What {
     Tracker(tracker::TrackerArgs),
     /// Notifier: thousands of open sockets, positions fanned out to them.
     Notifier(notifier::NotifierArgs),
+    /// CDEK: registration and status latency through the whole stack and the CDEK double.
+    Cdek(cdek::CdekArgs),
 }
 
 #[derive(clap::Args)]
@@ -75,6 +78,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         What::Orders(args) => orders(args).await,
         What::Tracker(args) => tracker::run(args).await,
         What::Notifier(args) => notifier::run(args).await,
+        What::Cdek(args) => cdek::run(args).await,
     }
 }
 
