@@ -21,6 +21,30 @@ pub struct Config {
     pub auth: AuthSettings,
     pub tracking: TrackingConfig,
     pub orders: OrdersSettings,
+    pub web: WebConfig,
+}
+
+/// The tracking page and ops map (`web/`), served by order-api.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// The `web/` folder: pages in `public/`, npm packages in `node_modules/` (installed by
+    /// `npm ci`). Relative paths are from the working directory.
+    pub root: String,
+    /// Map tiles, Leaflet's `{z}/{x}/{y}` template; empty for no tiles (markers, path and
+    /// status on a plain background, as when the tile server cannot be reached).
+    pub tiles_url: String,
+    pub tiles_attribution: String,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            root: "web".into(),
+            tiles_url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".into(),
+            tiles_attribution: "&copy; OpenStreetMap contributors".into(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -34,6 +58,7 @@ impl Default for Config {
             auth: AuthSettings::default(),
             tracking: TrackingConfig::default(),
             orders: OrdersSettings::default(),
+            web: WebConfig::default(),
         }
     }
 }

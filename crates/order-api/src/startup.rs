@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::routes;
+use crate::routes::pages::{self, Pages};
 use crate::state::{AppState, TrackingSettings};
 use platform::json_body::BodyLimit;
 
@@ -66,12 +67,15 @@ impl Application {
                 public_url: config.tracking.public_url.trim_end_matches('/').to_owned(),
                 live_url: config.tracking.live_url.clone(),
             },
+            pages: Pages::load(&config.web, &log),
         });
         let keys = web::Data::new(keys);
         let limit = web::Data::new(BodyLimit(config.http.max_body_bytes));
+        let web_root = std::path::PathBuf::from(&config.web.root);
         let app_routes = move |cfg: &mut web::ServiceConfig| {
             cfg.app_data(state.clone()).app_data(keys.clone()).app_data(limit.clone());
             routes::configure(cfg);
+            pages::configure_static(cfg, &web_root);
         };
 
         let listener = config.http.bind()?;

@@ -6,6 +6,7 @@ use platform::Secret;
 pub struct AppState {
     pub orders: Orders,
     pub tracking: TrackingSettings,
+    pub pages: crate::routes::pages::Pages,
 }
 
 pub struct TrackingSettings {

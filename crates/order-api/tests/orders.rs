@@ -11,7 +11,7 @@ use domain::events::envelope::Payload;
 use domain::ids::CourierId;
 use domain::position::Position;
 use domain::topics::Topic;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn create_then_get_returns_the_order_and_publishes_order_created() {
@@ -325,5 +325,44 @@ async fn the_tracking_link_shows_no_personal_data_and_hands_out_a_ticket() {
     app.call(reqwest::Method::GET, &format!("/track/{delivered_token}"), None, None)
         .await
         .expect_error(410, "tracking_link_expired");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_opening_the_link_gets_the_page_and_its_files_come_from_order_api() {
+    let app = TestApp::spawn("page").await;
+    let token = app.create("W-1").await["tracking"]["token"].as_str().unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let get = |path: String, accept: &'static str| {
+        let client = client.clone();
+        let url = format!("{}{path}", app.base);
+        async move { client.get(url).header("Accept", accept).send().await.unwrap() }
+    };
+    let page = get(format!("/track/{token}"), "text/html,application/xhtml+xml,*/*;q=0.8").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert_eq!(page.headers()["vary"], "Accept");
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(r#"<meta name="ordertrack-tiles" content="https://tile.openstreetmap.org/{z}/{x}/{y}.png">"#)
+    );
+    assert!(html.contains("/web/vendor/leaflet/leaflet.js") && html.contains("/web/track.js"), "{html}");
+    assert!(!html.contains("{{"), "every placeholder filled: {html}");
+    // The same URL still answers API clients with JSON.
+    let json = get(format!("/track/{token}"), "application/json").await;
+    assert_eq!(json.status(), 200);
+    assert!(json.json::<Value>().await.unwrap()["live"]["ticket"].is_string());
+    // Leaflet (from npm, pinned) and the page's own files, served here: no CDN.
+    for (path, kind) in [
+        ("/web/vendor/leaflet/leaflet.js", "javascript"),
+        ("/web/vendor/leaflet/leaflet.css", "text/css"),
+        ("/web/track.js", "javascript"),
+        ("/web/style.css", "text/css"),
+    ] {
+        let file = get(path.to_owned(), "*/*").await;
+        assert_eq!(file.status(), 200, "{path}");
+        assert!(file.headers()["content-type"].to_str().unwrap().contains(kind), "{path}");
+    }
+    assert_eq!(get("/web/../Cargo.toml".to_owned(), "*/*").await.status(), 404);
     app.stop().await;
 }

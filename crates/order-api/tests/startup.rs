@@ -26,6 +26,7 @@ fn config(deps: &Dependencies) -> Config {
         },
         tracking: TrackingConfig { ticket_secret: Secret::new(TICKET_SECRET), ..TrackingConfig::default() },
         orders: Default::default(),
+        web: Default::default(),
     }
 }
 

@@ -14,7 +14,8 @@
 //! | POST | /orders/{id}/notify | notify the customer |
 //! | GET | /couriers/{id}/location | a courier's location |
 //! | GET | /couriers/{id}/orders | a courier's orders |
-//! | GET | /track/{token} | public tracking view and live ticket (no API key) |
+//! | GET | /track/{token} | public tracking view and live ticket (no API key); the tracking page for browsers |
+//! | GET | /web/… | the pages' files (see [`pages`]) |
 
 use actix_web::{HttpResponse, web};
 use domain::ids::OrderId;
@@ -24,6 +25,7 @@ use platform::api_error::ApiError;
 mod couriers;
 pub mod docs;
 mod orders;
+pub mod pages;
 mod tracking;
 
 pub fn configure(config: &mut web::ServiceConfig) {

@@ -1,7 +1,7 @@
 //! The public tracking endpoint: what a customer's tracking link opens. No API key; the
 //! unguessable token is the credential. No personal data in the answer.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use orders_store::orders::Tracked;
 
@@ -21,7 +21,22 @@ use platform::api_error::{ApiError, ErrorBody};
         (status = 410, description = "`tracking_link_expired`", body = ErrorBody),
     )
 )]
-pub async fn public_view(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn public_view(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    // A browser opening the link gets the page, which then asks this URL for JSON (and
+    // shows a clear message itself when the token is unknown or expired).
+    if super::pages::wants_html(&request) {
+        if let Some(page) = state.pages.track() {
+            return Ok(HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .insert_header(("Cache-Control", "no-store"))
+                .insert_header(("Vary", "Accept"))
+                .body(page.to_owned()));
+        }
+    }
     let track = match state.orders.by_tracking_token(&token).await? {
         Tracked::Found(track) => track,
         Tracked::Expired => {
@@ -41,5 +56,5 @@ pub async fn public_view(state: web::Data<AppState>, token: web::Path<String>) -
             expires_at,
         },
     };
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(view))
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).insert_header(("Vary", "Accept")).json(view))
 }

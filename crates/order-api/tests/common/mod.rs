@@ -74,6 +74,10 @@ pub fn config(deps: &Deps) -> Config {
             live_url: "ws://live.test/ws".into(),
         },
         orders: OrdersSettings { track_min_distance_m: 5.0, track_min_interval_secs: 5, ..OrdersSettings::default() },
+        web: order_api::config::WebConfig {
+            root: concat!(env!("CARGO_MANIFEST_DIR"), "/../../web").into(),
+            ..order_api::config::WebConfig::default()
+        },
     }
 }
 
