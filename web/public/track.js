@@ -153,14 +153,14 @@
   }
 
   function handle(message) {
-    if (state.seq !== 0 && message.seq !== state.seq + 1) return refresh('missed messages');
+    if (state.seq !== 0 && message.seq !== state.seq + 1) return refresh();
     state.seq = message.seq;
     switch (message.type) {
       case 'hello':
-        if (message.version > state.version) return refresh('the order changed meanwhile');
+        if (message.version > state.version) return refresh();
         break;
       case 'update':
-        if (message.version > state.version + 1) return refresh('missed an update');
+        if (message.version > state.version + 1) return refresh();
         if (message.version <= state.version) break;
         state.version = message.version;
         renderStatus(message.status);
@@ -200,7 +200,7 @@
         return;
       }
       setConnection('offline', 'reconnecting…');
-      setTimeout(() => refresh('reconnect'), state.retryMs);
+      setTimeout(() => refresh(), state.retryMs);
       state.retryMs = Math.min(state.retryMs * 2, 30000);
     };
   }

@@ -6,7 +6,6 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use domain::convert::timestamp;
 use domain::events::{self as pb, Envelope, envelope::Payload, order_command::Command};
-use domain::status::OrderStatus;
 use prost::Message;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::FutureProducer;
@@ -95,18 +94,18 @@ pub fn for_status(order_id: Uuid, status: &StatusInfo, context: Context<'_>) -> 
     OrderCommand { id, command }
 }
 
-/// Registration refused outright (a 400 to `POST /orders`): the order's registration failed.
+/// Registration refused outright (a 400 to `POST /orders`): the INVALID line CDEK would
+/// have shown, under an id of its own (there is no CDEK status time to name it by).
 pub fn registration_refused(order_id: Uuid, errors: &[ApiMessage]) -> OrderCommand {
-    let text = statuses::map("INVALID").text;
-    OrderCommand {
-        id: format!("cdek:{order_id}:registration-refused"),
-        command: Command::ChangeStatus(pb::ChangeStatus {
-            status: pb::OrderStatus::from(OrderStatus::RegistrationFailed) as i32,
-            carrier_status: "INVALID".into(),
-            note: format!("{text}: {}", describe(errors)).chars().take(500).collect(),
-            at: Some(timestamp(Utc::now())),
-        }),
-    }
+    let invalid = StatusInfo {
+        code: "INVALID".into(),
+        name: String::new(),
+        date_time: Utc::now(),
+        reason_code: None,
+        city: None,
+    };
+    let context = Context { errors, ..Context::default() };
+    OrderCommand { id: format!("cdek:{order_id}:registration-refused"), ..for_status(order_id, &invalid, context) }
 }
 
 pub fn carrier_reference(order_id: Uuid, cdek_number: &str) -> OrderCommand {
@@ -262,11 +261,8 @@ mod tests {
         assert_eq!(eta.latest(), "2026-11-25T23:59:59Z".parse::<DateTime<Utc>>().unwrap());
         assert_eq!(eta.source(), domain::eta::EtaSource::Cdek);
         let days_only = Tariff { calendar_min: Some(1), calendar_max: Some(2), delivery_date_range: None };
-        assert!(eta_of(&days_only, now).is_some());
-        assert!(eta_of(&Tariff { calendar_min: None, calendar_max: None, delivery_date_range: None }, now).is_none());
-    }
-
-    fn eta_of(tariff: &Tariff, now: DateTime<Utc>) -> Option<OrderCommand> {
-        eta(Uuid::nil(), tariff, now)
+        assert!(super::eta(Uuid::nil(), &days_only, now).is_some());
+        let nothing = Tariff { calendar_min: None, calendar_max: None, delivery_date_range: None };
+        assert!(super::eta(Uuid::nil(), &nothing, now).is_none());
     }
 }

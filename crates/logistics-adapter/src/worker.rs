@@ -276,6 +276,7 @@ impl Worker {
         let entity =
             info.entity.ok_or_else(|| CdekError::Decode(format!("order {uuid} was read without an entity")))?;
         let create = latest(&info.requests, "CREATE");
+        let errors = create.map(|r| r.errors.as_slice()).unwrap_or_default();
         let mut state = shipment.state().unwrap_or(State::Registered);
         let mut next = Next::after(self.settings.poll_interval);
 
@@ -283,7 +284,6 @@ impl Worker {
             match create.map(|r| r.state.as_str()) {
                 Some("SUCCESSFUL") => state = State::Registered,
                 Some("INVALID") => {
-                    let errors = create.map(|r| r.errors.as_slice()).unwrap_or_default();
                     if errors.iter().any(|e| e.code == DUPLICATE_NUMBER) {
                         if let Some(other) = self.registered_elsewhere(order_id, uuid).await? {
                             return Ok(adopt(other));
@@ -298,18 +298,17 @@ impl Worker {
         }
 
         let cdek_number = entity.cdek_number.as_deref();
-        if state != State::Invalid && !shipment.carrier_reference_sent {
+        // The CDEK number is stored when it is first sent on as the carrier reference.
+        if state != State::Invalid && shipment.cdek_number.is_none() {
             if let Some(number) = cdek_number {
                 self.commands.send(order_id, commands::carrier_reference(order_id, number)).await?;
-                next.progress.carrier_reference_sent = Some(true);
                 next.progress.cdek_number = Some(number.to_owned());
             }
         }
-        let errors = create.map(|r| r.errors.as_slice()).unwrap_or_default();
         let context = Context { cdek_number, errors, cancelled: shipment.cancel_requested };
-        self.send_statuses(shipment, &entity, context).await?;
+        self.send_statuses(order_id, &entity, context).await?;
         if state == State::Registered && !shipment.eta_sent && !shipment.cancel_requested {
-            next.progress.eta_sent = self.send_eta(shipment).await?;
+            next.progress.eta_sent = self.send_eta(shipment).await?.then_some(true);
         }
 
         let current = current_code(&entity);
@@ -340,14 +339,9 @@ impl Worker {
     /// Sends every status of `entity` not sent before, oldest first, then records them.
     /// A status older than one already sent is recorded without a command (the order
     /// has moved past it).
-    async fn send_statuses(
-        &self,
-        shipment: &Shipment,
-        entity: &OrderEntity,
-        context: Context<'_>,
-    ) -> Result<(), StepError> {
-        let order_id = shipment.order_id;
+    async fn send_statuses(&self, order_id: Uuid, entity: &OrderEntity, context: Context<'_>) -> Result<(), StepError> {
         let seen: HashSet<SeenStatus> = self.store.seen_statuses(order_id).await?.into_iter().collect();
+        let mut newest = seen.iter().map(|s| s.at).max();
         let mut fresh: Vec<_> = entity
             .statuses
             .iter()
@@ -357,7 +351,6 @@ impl Worker {
         // CDEK lists them newest first; reversed and sorted stably, ties keep CDEK's order.
         fresh.sort_by_key(|s| s.date_time);
         let mut sent = Vec::with_capacity(fresh.len());
-        let mut newest = shipment.last_status_at;
         for status in fresh {
             if newest.is_some_and(|n| status.date_time < n) {
                 debug!(self.log, "CDEK status older than the last one sent, not applied"; "order_id" => %order_id,
@@ -373,27 +366,27 @@ impl Worker {
     }
 
     /// The tariff calculator's delivery dates as an ETA. Returns whether the estimate is
-    /// settled (sent, or CDEK gave no dates or refused the request); `None` to try again.
-    async fn send_eta(&self, shipment: &Shipment) -> Result<Option<bool>, StepError> {
+    /// settled (sent, or CDEK gave no dates or refused the request); false to try again.
+    async fn send_eta(&self, shipment: &Shipment) -> Result<bool, StepError> {
         let Ok(request) = serde_json::from_value::<TariffRequest>(shipment.tariff.clone()) else {
-            return Ok(Some(true));
+            return Ok(true);
         };
         match self.cdek.tariff(&request).await {
             Ok(tariff) => {
                 if let Some(command) = commands::eta(shipment.order_id, &tariff, Utc::now()) {
                     self.commands.send(shipment.order_id, command).await?;
                 }
-                Ok(Some(true))
+                Ok(true)
             }
             Err(error) if error.is_retryable() => {
                 warn!(self.log, "CDEK's tariff calculator failed, will ask again"; "order_id" => %shipment.order_id,
                     "error" => %error);
-                Ok(None)
+                Ok(false)
             }
             Err(error) => {
                 warn!(self.log, "CDEK's tariff calculator refused the request; no ETA from CDEK";
                     "order_id" => %shipment.order_id, "error" => %error);
-                Ok(Some(true))
+                Ok(true)
             }
         }
     }

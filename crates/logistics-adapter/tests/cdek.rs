@@ -163,27 +163,28 @@ impl Stack {
         self.grpc.get_order(proto::GetOrderRequest { order_id: id.into() }).await.unwrap().into_inner()
     }
 
-    async fn wait_status(&mut self, id: &str, status: pb::OrderStatus) -> OrderDetails {
-        let grpc = self.grpc.clone();
-        eventually(&format!("order {id} is {status:?}"), WAIT, || {
-            let mut grpc = grpc.clone();
+    /// Waits until the order (read over gRPC) is as `done` says.
+    async fn wait_until(&self, id: &str, what: &str, done: impl Fn(&OrderDetails) -> bool) -> OrderDetails {
+        let done = &done;
+        eventually(&format!("order {id}: {what}"), WAIT, || {
+            let mut grpc = self.grpc.clone();
             async move {
                 let details = grpc.get_order(proto::GetOrderRequest { order_id: id.into() }).await.ok()?.into_inner();
-                (details.order.as_ref()?.status == status as i32).then_some(details)
+                done(&details).then_some(details)
             }
         })
         .await
     }
 
+    async fn wait_status(&self, id: &str, status: pb::OrderStatus) -> OrderDetails {
+        self.wait_until(id, &format!("is {status:?}"), |d| d.order.as_ref().is_some_and(|o| o.status == status as i32))
+            .await
+    }
+
     /// Waits until the order's timeline has an entry with this carrier status.
-    async fn wait_carrier_status(&mut self, id: &str, code: &str) -> OrderDetails {
-        let grpc = self.grpc.clone();
-        eventually(&format!("order {id} has carrier status {code}"), WAIT, || {
-            let mut grpc = grpc.clone();
-            async move {
-                let details = grpc.get_order(proto::GetOrderRequest { order_id: id.into() }).await.ok()?.into_inner();
-                details.timeline.iter().any(|e| e.carrier_status == code).then_some(details)
-            }
+    async fn wait_carrier_status(&self, id: &str, code: &str) -> OrderDetails {
+        self.wait_until(id, &format!("has carrier status {code}"), |d| {
+            d.timeline.iter().any(|e| e.carrier_status == code)
         })
         .await
     }
@@ -268,15 +269,13 @@ async fn webhooks_alone_take_an_order_from_created_to_delivered() {
     let number = cdek["cdek_number"].as_str().unwrap();
     let created = handed.timeline.iter().find(|e| e.carrier_status == "CREATED").unwrap();
     assert!(created.note.contains(number), "{created:?}");
-    let with_reference = eventually("the CDEK number and ETA on the order", WAIT, || {
-        let mut grpc = stack.grpc.clone();
-        let id = id.clone();
-        async move {
-            let order = grpc.get_order(proto::GetOrderRequest { order_id: id }).await.ok()?.into_inner().order?;
-            (!order.carrier_reference.is_empty() && order.eta.is_some()).then_some(order)
-        }
-    })
-    .await;
+    let with_reference = stack
+        .wait_until(&id, "has the CDEK number and an ETA", |d| {
+            d.order.as_ref().is_some_and(|o| !o.carrier_reference.is_empty() && o.eta.is_some())
+        })
+        .await
+        .order
+        .unwrap();
     assert_eq!(with_reference.carrier_reference, number);
     assert_eq!(with_reference.eta.unwrap().source, pb::EtaSource::Cdek as i32);
     assert_eq!(order.id, id);
@@ -405,15 +404,13 @@ async fn cdek_failing_for_a_while_is_retried_and_nothing_is_registered_twice() {
 
     // A registration that times out at the adapter but reaches CDEK (the double delays,
     // then processes it): the adapter finds it by number instead of registering again.
-    let warm_eta = eventually("the first order's ETA", WAIT, || {
-        let mut grpc = stack.grpc.clone();
-        let id = failing.clone();
-        async move {
-            let order = grpc.get_order(proto::GetOrderRequest { order_id: id }).await.ok()?.into_inner().order?;
-            order.eta
-        }
-    })
-    .await;
+    let warm_eta = stack
+        .wait_until(&failing, "has an ETA", |d| d.order.as_ref().is_some_and(|o| o.eta.is_some()))
+        .await
+        .order
+        .unwrap()
+        .eta
+        .unwrap();
     assert_eq!(warm_eta.source, pb::EtaSource::Cdek as i32);
     stack.control(reqwest::Method::POST, "/faults", Some(json!({"timeout_ms": 3000, "requests": 1}))).await;
     let slow = stack.create("F-2", "Egor").await;

@@ -2,8 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use subtle::ConstantTimeEq;
-
 use crate::Secret;
 use crate::config::ConfigError;
 
@@ -54,7 +52,7 @@ impl KeySet {
     pub fn find(&self, presented: &str) -> Option<&str> {
         let mut found = None;
         for (name, key) in &self.0 {
-            if bool::from(key.expose().as_bytes().ct_eq(presented.as_bytes())) {
+            if key.matches(presented) {
                 found = Some(name.as_str());
             }
         }

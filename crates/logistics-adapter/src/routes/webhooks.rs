@@ -6,6 +6,7 @@
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use platform::api_error::ApiError;
 use platform::http::RequestLog;
+use serde::Deserialize;
 use slog::{info, warn};
 
 use super::AppState;
@@ -23,10 +24,13 @@ pub async fn receive(
         return Err(ApiError::not_found("not_found", "no such resource"));
     }
     let log = request.extensions().get::<RequestLog>().map(|l| l.0.clone());
-    let payload: WebhookPayload = serde_json::from_slice(&body).map_err(|e| {
+    let malformed = |e: serde_json::Error| {
         count("malformed");
         ApiError::bad_request("invalid_webhook", format!("not a CDEK webhook: {e}"))
-    })?;
+    };
+    // Parsed once: the JSON is what the inbox keeps, the payload what the route reads.
+    let json: serde_json::Value = serde_json::from_slice(&body).map_err(malformed)?;
+    let payload = WebhookPayload::deserialize(&json).map_err(malformed)?;
     if payload.kind != "ORDER_STATUS" {
         // Not subscribed to; answered 200 so CDEK does not switch the URL off.
         count("ignored");
@@ -36,8 +40,6 @@ pub async fn receive(
         count("malformed");
         return Err(ApiError::bad_request("invalid_webhook", "uuid and attributes.code must be short, non-empty text"));
     }
-    let json: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid_webhook", e.to_string()))?;
     let known = state
         .store
         .record_webhook(&payload.uuid, &payload.attributes.code, json)

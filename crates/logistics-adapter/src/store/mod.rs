@@ -78,8 +78,6 @@ pub struct Shipment {
     pub register_attempts: i32,
     pub cancel_requested: bool,
     pub cancel_kind: Option<String>,
-    pub last_status_at: Option<DateTime<Utc>>,
-    pub carrier_reference_sent: bool,
     pub eta_sent: bool,
     pub failures: i32,
 }
@@ -106,7 +104,6 @@ pub struct Progress {
     pub cdek_number: Option<String>,
     pub cancel_kind: Option<String>,
     pub errors: Option<serde_json::Value>,
-    pub carrier_reference_sent: Option<bool>,
     pub eta_sent: Option<bool>,
 }
 
@@ -256,11 +253,11 @@ impl Shipments {
         Ok(rows.into_iter().map(|(code, at)| SeenStatus { code, at }).collect())
     }
 
-    /// Records statuses as sent on, and the newest one as the order's last status.
+    /// Records statuses as sent on.
     pub async fn record_statuses(&self, order_id: Uuid, statuses: &[SeenStatus]) -> anyhow::Result<()> {
-        let Some(newest) = statuses.iter().max_by_key(|s| s.at) else {
+        if statuses.is_empty() {
             return Ok(());
-        };
+        }
         let rows: Vec<_> = statuses
             .iter()
             .map(|s| {
@@ -271,18 +268,8 @@ impl Shipments {
                 )
             })
             .collect();
-        let (code, at) = (newest.code.clone(), newest.at);
         let mut conn = self.conn().await?;
-        conn.transaction::<_, diesel::result::Error, _>(async move |conn| {
-            diesel::insert_into(shipment_statuses::table).values(&rows).on_conflict_do_nothing().execute(conn).await?;
-            diesel::update(shipments::table.find(order_id))
-                .filter(shipments::last_status_at.is_null().or(shipments::last_status_at.le(at)))
-                .set((shipments::last_status_code.eq(code), shipments::last_status_at.eq(at)))
-                .execute(conn)
-                .await?;
-            Ok(())
-        })
-        .await?;
+        diesel::insert_into(shipment_statuses::table).values(&rows).on_conflict_do_nothing().execute(&mut conn).await?;
         Ok(())
     }
 
@@ -325,18 +312,14 @@ impl Shipments {
             .set(webhook_inbox::processed_at.eq(diesel::dsl::now))
             .execute(&mut conn)
             .await?;
-        let newer: i64 = webhook_inbox::table
+        let newer = webhook_inbox::table
             .filter(webhook_inbox::cdek_uuid.eq(cdek_uuid))
-            .filter(webhook_inbox::processed_at.is_null())
-            .count()
-            .get_result(&mut conn)
+            .filter(webhook_inbox::processed_at.is_null());
+        diesel::update(shipments::table.find(order_id))
+            .filter(diesel::dsl::exists(newer))
+            .set(shipments::next_check_at.eq(diesel::dsl::now))
+            .execute(&mut conn)
             .await?;
-        if newer > 0 {
-            diesel::update(shipments::table.find(order_id))
-                .set(shipments::next_check_at.eq(diesel::dsl::now))
-                .execute(&mut conn)
-                .await?;
-        }
         Ok(())
     }
 }

@@ -17,17 +17,18 @@ use crate::config::WebConfig;
 /// The pages, read once at start-up with the configured tile server filled in.
 #[derive(Debug, Default)]
 pub struct Pages {
-    track: Option<String>,
+    /// Shared, not copied, by every answer.
+    track: Option<web::Bytes>,
 }
 
 impl Pages {
     pub fn load(config: &WebConfig, log: &Logger) -> Self {
         let path = Path::new(&config.root).join("public/track.html");
         let track = match std::fs::read_to_string(&path) {
-            Ok(html) => Some(
+            Ok(html) => Some(web::Bytes::from(
                 html.replace("{{TILES_URL}}", &escape(&config.tiles_url))
                     .replace("{{TILES_ATTRIBUTION}}", &escape(&config.tiles_attribution)),
-            ),
+            )),
             Err(error) => {
                 warn!(log, "the tracking page is not there: tracking links answer JSON only";
                     "path" => %path.display(), "error" => %error);
@@ -37,8 +38,8 @@ impl Pages {
         Self { track }
     }
 
-    pub fn track(&self) -> Option<&str> {
-        self.track.as_deref()
+    pub fn track(&self) -> Option<web::Bytes> {
+        self.track.clone()
     }
 }
 

@@ -34,7 +34,7 @@ pub async fn public_view(
                 .content_type("text/html; charset=utf-8")
                 .insert_header(("Cache-Control", "no-store"))
                 .insert_header(("Vary", "Accept"))
-                .body(page.to_owned()));
+                .body(page));
         }
     }
     let track = match state.orders.by_tracking_token(&token).await? {
