@@ -4,31 +4,10 @@
 'use strict';
 
 (function () {
-  const STATUS_TEXT = {
-    created: 'Order received',
-    courier_assigned: 'Courier assigned',
-    handed_to_carrier: 'Handed to the carrier',
-    registration_failed: 'Carrier registration failed',
-    picked_up: 'Picked up',
-    in_transit: 'On its way',
-    arriving: 'Arriving',
-    delivered: 'Delivered',
-    delivery_failed: 'Delivery failed',
-    returned: 'Returned to the sender',
-    cancelled: 'Cancelled',
-  };
-  const FINAL = new Set(['delivered', 'cancelled', 'returned']);
+  const { STATUS_TEXT, FINAL, el, when, setConnection, makeMap, backoff } = window.ordertrack;
   const token = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() || '');
-  const el = (id) => document.getElementById(id);
-  const meta = (name) => (document.querySelector(`meta[name="${name}"]`) || {}).content || '';
 
   const state = { version: 0, seq: 0, status: '', socket: null, retryMs: 1000, map: null, layers: {} };
-
-  function setConnection(kind, text) {
-    const node = el('connection');
-    node.dataset.state = kind;
-    node.textContent = text;
-  }
 
   function showProblem(text) {
     const node = el('problem');
@@ -38,11 +17,6 @@
     el('timeline-box').hidden = true;
     el('map').hidden = true;
     setConnection('offline', '');
-  }
-
-  function when(iso) {
-    const date = new Date(iso);
-    return isNaN(date) ? '' : date.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
   }
 
   function renderStatus(status) {
@@ -91,11 +65,7 @@
 
   function ensureMap(destination) {
     if (state.map) return;
-    const map = L.map('map', { zoomControl: true, attributionControl: true });
-    const tiles = meta('ordertrack-tiles');
-    // Without tiles (or when they cannot load) the markers and path show on the plain
-    // background of #map.
-    if (tiles) L.tileLayer(tiles, { maxZoom: 19, attribution: meta('ordertrack-tiles-attribution') }).addTo(map);
+    const map = makeMap();
     state.layers.destination = L.circleMarker([destination.lat, destination.lon], {
       radius: 9, color: '#b3261e', fillColor: '#e5534b', fillOpacity: 0.9,
     }).bindTooltip('Destination').addTo(map);
@@ -201,7 +171,7 @@
       }
       setConnection('offline', 'reconnecting…');
       setTimeout(() => refresh(), state.retryMs);
-      state.retryMs = Math.min(state.retryMs * 2, 30000);
+      state.retryMs = backoff(state.retryMs);
     };
   }
 
@@ -214,7 +184,7 @@
     if (loaded.retry) {
       setConnection('offline', 'offline, retrying…');
       setTimeout(refresh, state.retryMs);
-      state.retryMs = Math.min(state.retryMs * 2, 30000);
+      state.retryMs = backoff(state.retryMs);
       return;
     }
     applySnapshot(loaded.view);

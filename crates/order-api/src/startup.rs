@@ -67,7 +67,7 @@ impl Application {
                 public_url: config.tracking.public_url.trim_end_matches('/').to_owned(),
                 live_url: config.tracking.live_url.clone(),
             },
-            pages: Pages::load(&config.web, &log),
+            pages: Pages::load(&config.web, &config.tracking.live_url, &log),
         });
         let keys = web::Data::new(keys);
         let limit = web::Data::new(BodyLimit(config.http.max_body_bytes));

@@ -357,6 +357,8 @@ async fn a_browser_opening_the_link_gets_the_page_and_its_files_come_from_order_
         ("/web/vendor/leaflet/leaflet.js", "javascript"),
         ("/web/vendor/leaflet/leaflet.css", "text/css"),
         ("/web/track.js", "javascript"),
+        ("/web/common.js", "javascript"),
+        ("/web/ops.js", "javascript"),
         ("/web/style.css", "text/css"),
     ] {
         let file = get(path.to_owned(), "*/*").await;
@@ -364,5 +366,11 @@ async fn a_browser_opening_the_link_gets_the_page_and_its_files_come_from_order_
         assert!(file.headers()["content-type"].to_str().unwrap().contains(kind), "{path}");
     }
     assert_eq!(get("/web/../Cargo.toml".to_owned(), "*/*").await.status(), 404);
+    // The ops map: a page without data, pointed at the notifier's ops socket.
+    let ops = get("/ops".to_owned(), "text/html").await;
+    assert_eq!(ops.status(), 200);
+    let html = ops.text().await.unwrap();
+    assert!(html.contains(r#"<meta name="ordertrack-ops-socket" content="ws://live.test/ws/ops">"#), "{html}");
+    assert!(html.contains("/web/ops.js") && !html.contains("{{"), "{html}");
     app.stop().await;
 }

@@ -63,6 +63,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(one("/couriers/{id}/location", web::get().to(couriers::location)))
         .service(one("/couriers/{id}/orders", web::get().to(couriers::orders)))
         .service(one("/track/{token}", web::get().to(tracking::public_view)))
+        .service(one("/ops", web::get().to(pages::ops)))
         .configure(docs::configure);
 }
 

@@ -4,43 +4,70 @@
 //! | method | path | what |
 //! | --- | --- | --- |
 //! | GET | /track/{token} (`Accept: text/html`) | the tracking page (the same URL gives API clients JSON) |
+//! | GET | /ops | the ops map (the page holds no data: it asks for the ops key and sends it to the notifier) |
 //! | GET | /web/… | the pages' scripts and styles |
 //! | GET | /web/vendor/leaflet/… | Leaflet, from `web/node_modules/leaflet/dist` |
 
 use std::path::Path;
 
-use actix_web::web;
+use actix_web::{HttpResponse, web};
+use platform::api_error::ApiError;
 use slog::{Logger, warn};
 
 use crate::config::WebConfig;
+use crate::state::AppState;
 
-/// The pages, read once at start-up with the configured tile server filled in.
+/// The pages, read once at start-up with the configured tile server and the notifier's
+/// WebSocket filled in.
 #[derive(Debug, Default)]
 pub struct Pages {
     /// Shared, not copied, by every answer.
     track: Option<web::Bytes>,
+    ops: Option<web::Bytes>,
 }
 
 impl Pages {
-    pub fn load(config: &WebConfig, log: &Logger) -> Self {
-        let path = Path::new(&config.root).join("public/track.html");
-        let track = match std::fs::read_to_string(&path) {
-            Ok(html) => Some(web::Bytes::from(
-                html.replace("{{TILES_URL}}", &escape(&config.tiles_url))
-                    .replace("{{TILES_ATTRIBUTION}}", &escape(&config.tiles_attribution)),
-            )),
-            Err(error) => {
-                warn!(log, "the tracking page is not there: tracking links answer JSON only";
-                    "path" => %path.display(), "error" => %error);
-                None
+    /// `live_url` is the notifier's customer socket (`…/ws`); the ops map uses `…/ws/ops`.
+    pub fn load(config: &WebConfig, live_url: &str, log: &Logger) -> Self {
+        let ops_url = format!("{}/ops", live_url.trim_end_matches('/'));
+        let fill = |html: String| {
+            html.replace("{{TILES_URL}}", &escape(&config.tiles_url))
+                .replace("{{TILES_ATTRIBUTION}}", &escape(&config.tiles_attribution))
+                .replace("{{OPS_SOCKET_URL}}", &escape(&ops_url))
+        };
+        let read = |name: &str| {
+            let path = Path::new(&config.root).join("public").join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(html) => Some(web::Bytes::from(fill(html))),
+                Err(error) => {
+                    warn!(log, "a page is not there: it answers 404"; "path" => %path.display(), "error" => %error);
+                    None
+                }
             }
         };
-        Self { track }
+        Self { track: read("track.html"), ops: read("ops.html") }
     }
 
     pub fn track(&self) -> Option<web::Bytes> {
         self.track.clone()
     }
+}
+
+/// `GET /ops`: the ops map.
+pub async fn ops(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    match state.pages.ops.clone() {
+        Some(page) => Ok(html(page)),
+        None => Err(ApiError::not_found("page_not_found", "the ops map is not installed on this server")),
+    }
+}
+
+/// A page's answer: never cached (it carries the configuration of the moment).
+pub fn html(page: web::Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Vary", "Accept"))
+        .body(page)
 }
 
 /// Static files under `/web`.

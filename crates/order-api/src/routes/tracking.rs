@@ -30,11 +30,7 @@ pub async fn public_view(
     // shows a clear message itself when the token is unknown or expired).
     if super::pages::wants_html(&request) {
         if let Some(page) = state.pages.track() {
-            return Ok(HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .insert_header(("Cache-Control", "no-store"))
-                .insert_header(("Vary", "Accept"))
-                .body(page));
+            return Ok(super::pages::html(page));
         }
     }
     let track = match state.orders.by_tracking_token(&token).await? {
