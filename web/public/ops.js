@@ -98,7 +98,7 @@
     }
     order.marker.setLatLng(point);
     order.marker.setStyle({ color: COLORS[order.status] || '#444', fillColor: COLORS[order.status] || '#444', fillOpacity: 0.7 });
-    order.marker.bindTooltip(`Order ${order.order_id.slice(0, 8)} · ${STATUS_TEXT[order.status] || order.status}`);
+    order.marker.bindTooltip(`Order ${order.order_id} · ${STATUS_TEXT[order.status] || order.status}`);
     if (visible && !state.map.hasLayer(order.marker)) order.marker.addTo(state.map);
     if (!visible && state.map.hasLayer(order.marker)) order.marker.remove();
   }
@@ -171,7 +171,7 @@
       row.dataset.orderId = order.order_id;
       row.dataset.status = order.status;
       const cells = [
-        order.order_id.slice(0, 8),
+        order.order_id,
         STATUS_TEXT[order.status] || order.status,
         order.courier_id || '—',
         order.eta ? when(order.eta.expected_at, { timeStyle: 'short' }) : '—',
@@ -180,7 +180,7 @@
         cell.textContent = text;
         return cell;
       });
-      cells[0].title = order.order_id;
+      cells[0].replaceChildren(Object.assign(document.createElement('code'), { textContent: order.order_id }));
       row.append(...cells);
       row.addEventListener('click', () => state.map.setView([order.destination.lat, order.destination.lon], 16));
       rows.push(row);
