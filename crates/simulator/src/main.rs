@@ -1,6 +1,8 @@
-//! `ordertrack-sim`: drives the local stack. `bench` measures it (the figures in
-//! docs/benchmarks.md come from here); `hello-server` is the raw actix-web ceiling the
-//! benchmarks compare against.
+//! `ordertrack-sim`: drives the local stack. `demo` runs live traffic through it (orders,
+//! couriers driving through Moscow, CDEK playing its part) to watch on the tracking page;
+//! `bench` measures it (the figures in docs/benchmarks.md come from here);
+//! `hello-server` is the raw actix-web ceiling the benchmarks compare against. Usage in
+//! this crate's README.md.
 #![allow(clippy::print_stdout)]
 
 use std::process::ExitCode;
@@ -8,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod demo;
 
 #[derive(Parser)]
 #[command(name = "ordertrack-sim", about = "Demo traffic and load for ordertrack")]
@@ -18,6 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Live demo traffic: orders, a fleet of couriers posting positions, CDEK statuses.
+    Demo(demo::DemoArgs),
     /// Measure the order API against the raw ceilings of the same machine.
     Bench(bench::BenchArgs),
     /// An actix-web hello world (the ceiling of an HTTP server on this machine).
@@ -41,6 +46,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Demo(args) => demo::run(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::HelloServer { port, workers } => bench::hello_server(port, workers).await,
         }
