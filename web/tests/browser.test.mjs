@@ -94,9 +94,10 @@ after(async () => {
 
 // A phone-sized page that fails the test on any uncaught script error. Tiles cannot load
 // here (no internet): those failed requests are expected and ignored.
-async function openPage(t, url, viewport = { width: 390, height: 844 }) {
+async function openPage(t, url, viewport = { width: 390, height: 844 }, prepare = async () => {}) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
+  await prepare(page);
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
   t.after(async () => {
@@ -156,6 +157,64 @@ describe('the tracking page', () => {
     );
     assert.equal(await page.evaluate(() => window.notReloaded), true, 'the page was reloaded');
     await shot(page, 'tracking-page-picked-up');
+  });
+
+  test('reconnects by itself and refetches what it missed', async (t) => {
+    const order = await createOrder();
+    const courier = `web-courier-${randomUUID().slice(0, 8)}`;
+    // The page's socket to the notifier goes through this route, which can lose a message
+    // (as a slow network or a notifier restart would) and cut or refuse the connection.
+    const link = { sockets: 0, dropNextUpdate: false, dropped: 0, refuse: false, current: null };
+    const page = await openPage(t, order.tracking.url, undefined, (page) =>
+      page.routeWebSocket(/\/ws\?ticket=/, (socket) => {
+        if (link.refuse) {
+          socket.close({ code: 1013, reason: 'try again later' });
+          return;
+        }
+        link.sockets += 1;
+        link.current = socket;
+        const server = socket.connectToServer();
+        server.onMessage((message) => {
+          if (link.dropNextUpdate && JSON.parse(message).type === 'update') {
+            link.dropNextUpdate = false;
+            link.dropped += 1;
+            return;
+          }
+          socket.send(message);
+        });
+      }));
+    await page.locator('#connection[data-state="live"]').waitFor(WAIT);
+    await page.evaluate(() => { window.notReloaded = true; });
+    assert.equal(link.sockets, 1);
+
+    // A lost update: the next message shows a gap in `seq`, and the page refetches.
+    link.dropNextUpdate = true;
+    await api('POST', `/orders/${order.id}/assign-courier`, { courier_id: courier });
+    await api('PATCH', `/orders/${order.id}/status`, { status: 'picked_up' });
+    await page.locator('#timeline li[data-status="picked_up"]').waitFor(WAIT);
+    assert.equal(link.dropped, 1);
+    assert.deepEqual(
+      await page.locator('#timeline li').evaluateAll((items) => items.map((item) => item.dataset.status)),
+      ['created', 'courier_assigned', 'picked_up'],
+    );
+    assert.ok(link.sockets >= 2, 'the page opened a new socket after the gap');
+
+    // The connection drops and cannot come back for a while; meanwhile the order moves on.
+    link.refuse = true;
+    link.current.close({ code: 1012, reason: 'service restart' });
+    await page.locator('#connection[data-state="offline"]').waitFor(WAIT);
+    await api('PATCH', `/orders/${order.id}/status`, { status: 'in_transit' });
+    const sockets = link.sockets;
+    link.refuse = false;
+    await page.locator('#status').filter({ hasText: 'On its way' }).waitFor(WAIT);
+    await page.locator('#connection[data-state="live"]').waitFor(WAIT);
+    assert.ok(link.sockets > sockets, 'the page reconnected by itself');
+    assert.deepEqual(
+      await page.locator('#timeline li').evaluateAll((items) => items.map((item) => item.dataset.status)),
+      ['created', 'courier_assigned', 'picked_up', 'in_transit'],
+    );
+    assert.equal(await page.evaluate(() => window.notReloaded), true, 'the page was reloaded');
+    await shot(page, 'tracking-page-after-reconnect');
   });
 
   test('an unknown tracking link shows a clear message', async (t) => {
