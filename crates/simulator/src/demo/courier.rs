@@ -82,12 +82,19 @@ async fn report(demo: Arc<Demo>, courier: Arc<Courier>, mut rng: StdRng) {
     let mut said_jump = false;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // Fixes are taken exactly a second apart (as GPS receivers do), on the ticks' clock,
+    // anchored to the wall clock again should the two drift apart.
+    let mut anchor = (tokio::time::Instant::now(), Utc::now());
     loop {
-        tokio::select! {
+        let ticked = tokio::select! {
             () = demo.stop.wait() => break,
-            _ = tick.tick() => {}
+            at = tick.tick() => at,
+        };
+        let mut now = anchor.1 + chrono::TimeDelta::from_std(ticked.duration_since(anchor.0)).unwrap_or_default();
+        if (now - Utc::now()).abs() > chrono::TimeDelta::seconds(2) {
+            anchor = (ticked, Utc::now());
+            now = anchor.1;
         }
-        let now = Utc::now();
         backlog.push((now, gps_point(&mut rng, &courier, now)));
         if backlog.len() < demo.settings.report_secs {
             continue;

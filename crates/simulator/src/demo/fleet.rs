@@ -102,16 +102,16 @@ pub struct Duties {
 }
 
 impl Fleet {
-    /// `count` couriers (`demo-courier-1` …) at random spots in the city, each with the
+    /// `count` couriers (`<prefix>-1` …) at random spots in the city, each with the
     /// receiving end of its job channel.
-    pub fn new(rng: &mut impl Rng, count: usize) -> (Fleet, Crew) {
+    pub fn new(rng: &mut impl Rng, prefix: &str, count: usize) -> (Fleet, Crew) {
         let mut couriers = Vec::with_capacity(count);
         let mut receivers = Vec::with_capacity(count);
         for n in 1..=count {
             let (jobs, receiver) = mpsc::channel(1);
             let start = geo::random_within(rng, geo::CENTRE, START_RADIUS_M);
             let courier = Arc::new(Courier {
-                id: format!("demo-courier-{n}"),
+                id: format!("{prefix}-{n}"),
                 motion: Mutex::new(Motion::Still(start)),
                 duty: Mutex::new(Duty::Starting),
                 jobs,

@@ -23,6 +23,13 @@ impl Method {
             Method::Cdek => "cdek",
         }
     }
+
+    pub fn words(self) -> &'static str {
+        match self {
+            Method::OwnCourier => "own courier",
+            Method::Cdek => "CDEK",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

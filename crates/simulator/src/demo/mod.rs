@@ -54,6 +54,9 @@ pub struct DemoArgs {
     /// Couriers in the fleet (demo-courier-1 …).
     #[arg(long, default_value_t = 10)]
     couriers: usize,
+    /// Couriers are `<prefix>-1` …; a second demo against the same stack needs its own.
+    #[arg(long, default_value = "demo-courier")]
+    courier_prefix: String,
     /// New orders per minute.
     #[arg(long, default_value_t = 0.6)]
     rate: f64,
@@ -96,6 +99,11 @@ impl DemoArgs {
             "--couriers must be at least 1 unless every order goes with CDEK (--cdek-share 1)"
         );
         anyhow::ensure!(!self.token_secret.is_empty(), "--token-secret is empty");
+        let last = format!("{}-{}", self.courier_prefix, self.couriers.max(1));
+        anyhow::ensure!(
+            domain::ids::CourierId::parse(&last).is_ok(),
+            "--courier-prefix makes courier ids like {last:?}: letters, digits, '-', '_', '.' and ':', at most 64"
+        );
         Ok(())
     }
 }
@@ -211,7 +219,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .await
         .context("the local stack does not answer as the demo needs (is it up? scripts/dev up)")?;
 
-    let (fleet, couriers) = Fleet::new(&mut demo.rng("fleet", 0), args.couriers);
+    let (fleet, couriers) = Fleet::new(&mut demo.rng("fleet", 0), &args.courier_prefix, args.couriers);
     let fleet = Arc::new(fleet);
     let mut tasks = JoinSet::new();
     for (index, (courier, jobs)) in couriers.into_iter().enumerate() {
@@ -278,7 +286,7 @@ async fn watch_run(
             }
         }
         if demo.console.is_terminal() || Instant::now() >= plain_at {
-            plain_at = Instant::now() + console::PLAIN_EVERY;
+            plain_at += console::PLAIN_EVERY;
             let duties = fleet.duties();
             demo.console.progress(&Snapshot {
                 active: demo.ledger.counts().active,
@@ -334,8 +342,8 @@ fn print_plan(demo: &Demo, args: &DemoArgs) {
     };
     c.print(&format!("    {orders}, {} a minute", args.rate));
     c.print(&format!(
-        "    {} couriers (demo-courier-1 …) around Moscow's centre at ~{} m/s, their apps posting every {} s",
-        args.couriers, args.speed_mps, args.report_secs
+        "    {} couriers ({}-1 …) around Moscow's centre at ~{} m/s, their apps posting every {} s",
+        args.couriers, args.courier_prefix, args.speed_mps, args.report_secs
     ));
     c.print(&format!("    order-api {}, courier-tracker {}, CDEK double {}", args.api, args.tracker, args.double));
     let until = match (args.duration, args.orders) {
@@ -456,7 +464,7 @@ fn summary(demo: &Demo, end: &End, orders: u64) -> anyhow::Result<()> {
                 Outcome::Failed(reason) => reason.as_str(),
                 _ => "still active",
             };
-            c.print(&format!("      {} ({}): {reason}", record.name(), record.method.as_str()));
+            c.print(&format!("      {}, {}: {reason}", record.name(), record.method.words()));
         }
     }
     if orders > 0 && (!not_delivered.is_empty() || (records.len() as u64) < orders) {

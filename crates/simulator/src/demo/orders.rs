@@ -146,13 +146,13 @@ pub async fn create(demo: Arc<Demo>, plan: Plan, couriers: mpsc::UnboundedSender
         let cdek = schedule::is_cdek(n, plan.cdek_share);
         let number = format!("demo-{}-{n}", plan.run_tag);
         let (body, route) = self::plan(&mut rng, &number, cdek);
-        demo.ledger.plan(n, if cdek { Method::Cdek } else { Method::OwnCourier });
+        let method = if cdek { Method::Cdek } else { Method::OwnCourier };
+        demo.ledger.plan(n, method);
         match retry(&demo, 5, || demo.stack.create_order(&body, &number)).await {
             Ok(order) => {
                 Counters::add(&demo.console.counters.created, 1);
                 let link = order.tracking.as_ref().map_or("-", |t| t.url.as_str());
-                let what = if cdek { "CDEK" } else { "own courier" };
-                demo.console.log(format_args!("order {n} ({what}) created: {}, tracking {link}", order.id));
+                demo.console.log(format_args!("order {n} ({}) created: {}, tracking {link}", method.words(), order.id));
                 match demo.ledger.created(n, &order) {
                     Some(Ok(url)) => demo.console.print(&format!("tracking link: {url}")),
                     Some(Err(error)) => demo.console.error(format!("writing the links file: {error}")),
