@@ -718,6 +718,12 @@ def check_compose(root: Path, ws: Workspace, report: Report, images: dict[str, I
             if crate in ws.settings:
                 report.expect(bool(environment.get("ORDERTRACK_HTTP__PORT")), at,
                               "set ORDERTRACK_HTTP__PORT: the compose healthcheck reads its port from it")
+        if crate in ws.settings:
+            shutdown = int(ws.config_value(crate, "http", "shutdown_timeout_secs") or 10)
+            grace = str(service.get("stop_grace_period", "10s"))
+            seconds = int(re.sub(r"s$", "", grace)) if re.fullmatch(r"\d+s?", grace) else 0
+            report.expect(seconds >= shutdown + 2 * (shutdown + 5), at,
+                          f"stop_grace_period {grace} is shorter than the drain ({shutdown + 2 * (shutdown + 5)} s)")
         # dependencies
         depends = service.get("depends_on") or {}
         depends = {d: {"condition": "service_started"} for d in depends} if isinstance(depends, list) else depends
@@ -1048,8 +1054,18 @@ def check_docs(root: Path, report: Report, names: set[str], ws: Workspace) -> No
         return
     text = path.read_text()
     for name in sorted(names):
-        report.expect(f"`{name}`" in text or f"`{name}=" in text or f"${{{name}" in text or f"{name}=" in text,
-                      "docs/deploy.md", f"{name} is used but not documented")
+        if ":" in name:  # a Secret's key
+            secret, key = name.split(":", 1)
+            ok = f"`{secret}`" in text and f"`{key}`" in text
+        else:
+            ok = f"`{name}`" in text or f"`{name}=" in text
+        report.expect(ok, "docs/deploy.md", f"{name} is used but not documented")
+    # the settings table lists every setting of every service
+    for crate, sections in ws.settings.items():
+        for section, keys in sections.items():
+            for key, kind in keys.items():
+                name = f"ORDERTRACK_{section.upper()}__{key.upper()}" + ("__<NAME>" if kind == "map" else "")
+                report.expect(f"`{name}`" in text, "docs/deploy.md", f"{name} ({crate}) is missing from the settings table")
     # every ORDERTRACK_* set in compose or the manifests, and every service's settings table
     for crate in REQUIRED_SETTINGS:
         report.expect(f"config/{crate}.toml" in text, "docs/deploy.md", f"does not point at config/{crate}.toml")
