@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import base64
 import functools
+import hashlib
 import json
 import os
 import re
@@ -44,6 +45,8 @@ import yaml
 # newest the pinned kubernetes-validate knows.
 K8S_VERSIONS = ["1.30.0", "1.37.0"]
 OVERLAYS = ["dev", "prod"]
+# libyaml's parser when PyYAML has it (ten times faster than the pure-Python one).
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # What each service refuses to start without (its config's validate() and the
 # connection URLs that have no useful default), as ORDERTRACK_<SECTION>__<KEY> without
@@ -125,6 +128,10 @@ class Workspace:
             self.crates[package["name"]] = Crate(package["name"], Path(package["manifest_path"]).parent, bins)
         self.settings = {c: self._config_file_settings(c) for c in self.crates
                          if (root / "config" / f"{c}.toml").exists()}
+
+    @functools.cache
+    def build_reads(self) -> frozenset[str]:
+        return frozenset(needed_top_dirs(self.root, self))
 
     def binary_crate(self, binary: str) -> Crate | None:
         return next((c for c in self.crates.values() if binary in c.bins), None)
@@ -364,13 +371,26 @@ def check_dockerfiles(root: Path, ws: Workspace, report: Report, hadolint: str |
         if image:
             images[crate] = image
         if hadolint:
-            out = subprocess.run([hadolint, "--no-color", str(path)], capture_output=True, text=True)
-            for line in (out.stdout + out.stderr).strip().splitlines():
-                report.fail(where, f"hadolint: {line.replace(str(path), '').lstrip(':')}")
-            if out.returncode != 0 and not (out.stdout + out.stderr).strip():
-                report.fail(where, f"hadolint exited {out.returncode}")
+            code, output = lint(hadolint, path)
+            for line in output.splitlines():
+                report.fail(where, f"hadolint: {line}")
+            if code != 0 and not output:
+                report.fail(where, f"hadolint exited {code}")
         report.note(f"checked {where}")
     return images
+
+
+_lint_results: dict[str, tuple[int, str]] = {}
+
+
+def lint(hadolint: str, path: Path) -> tuple[int, str]:
+    """hadolint's findings, once per content of a Dockerfile."""
+    content = path.read_text()
+    if content not in _lint_results:
+        out = subprocess.run([hadolint, "--no-color", str(path)], capture_output=True, text=True)
+        text = (out.stdout + out.stderr).strip().replace(str(path), "").replace("\n:", "\n").lstrip(":")
+        _lint_results[content] = (out.returncode, text)
+    return _lint_results[content]
 
 
 def check_dockerfile(root, ws, report, ignore, path, where, crate) -> Image | None:
@@ -422,7 +442,7 @@ def check_dockerfile(root, ws, report, ignore, path, where, crate) -> Image | No
                         report.expect(not ignore.excluded(os.path.normpath(source)), at,
                                       f"COPY source {source} is excluded by .dockerignore")
                         if full.is_dir():
-                            inside = [p for p in full.rglob("*") if p.is_file()]
+                            inside = (p for p in full.rglob("*") if p.is_file())
                             report.expect(any(not ignore.excluded(str(p.relative_to(root))) for p in inside), at,
                                           f"COPY source {source}: .dockerignore excludes everything in it")
                             copied_dirs.setdefault(stage.name, set()).add(os.path.normpath(source).split("/")[0])
@@ -465,7 +485,7 @@ def check_dockerfile(root, ws, report, ignore, path, where, crate) -> Image | No
                             produced.add(os.path.join(workdir, key))
                             # a `cargo build` or `npm ci` in a stage is what makes its files
     # the crate's build needs the folders its build scripts and embedded files read
-    needed = needed_top_dirs(root, ws, crate)
+    needed = ws.build_reads()
     build_stage = next((s.name for s in stages if any(i.keyword == "RUN" and "cargo build" in i.args
                                                         for i in s.instructions)), None)
     report.expect(build_stage is not None, where, "no stage runs `cargo build`")
@@ -530,9 +550,10 @@ def check_dockerfile(root, ws, report, ignore, path, where, crate) -> Image | No
     return Image(crate, binary, entry or [], healthcheck, user, env, files, exposed)
 
 
-def needed_top_dirs(root: Path, ws: Workspace, crate: str) -> set[str]:
-    """Top-level folders read at build time by `crate` or the workspace crates it uses:
-    build scripts' and embed_migrations!/include_str! paths outside #[cfg(test)]."""
+def needed_top_dirs(root: Path, ws: Workspace) -> set[str]:
+    """Top-level folders the workspace's crates read at build time: build scripts' and
+    embed_migrations!/include_str! paths outside #[cfg(test)]. (Every image's build gets
+    them all: finer would need each crate's dependency closure.)"""
     needed: set[str] = set()
     for other in ws.crates.values():
         for path in [other.directory / "build.rs", *sorted((other.directory / "src").rglob("*.rs"))]:
@@ -600,6 +621,16 @@ def compose_schema_path() -> Path:
     return Path(check_jsonschema.__file__).parent / "builtin_schemas" / "vendor" / "compose-spec.json"
 
 
+# By content of docker-compose.yml, as above.
+_compose_schema_results: dict[str, tuple[int, str]] = {}
+
+
+def _check_jsonschema(tool: str, path: str) -> tuple[int, str]:
+    """check-jsonschema with its vendored Compose Specification schema."""
+    out = subprocess.run([tool, "--builtin-schema", "vendor.compose-spec", path], capture_output=True, text=True)
+    return out.returncode, (out.stdout + out.stderr).strip()
+
+
 def service_environment(service: dict) -> dict[str, str | None]:
     environment = service.get("environment") or {}
     if isinstance(environment, list):
@@ -632,12 +663,13 @@ def check_compose(root: Path, ws: Workspace, report: Report, images: dict[str, I
     variables: set[str] = set()
     if not report.expect(path.exists(), where, "missing"):
         return variables
-    out = subprocess.run([str(venv_bin / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(path)],
-                         capture_output=True, text=True)
-    if not report.expect(out.returncode == 0, where, "not valid against the Compose Specification schema:\n"
-                         + (out.stdout + out.stderr).strip()):
+    content = path.read_text()
+    if content not in _compose_schema_results:
+        _compose_schema_results[content] = _check_jsonschema(str(venv_bin / "check-jsonschema"), str(path))
+    code, output = _compose_schema_results[content]
+    if not report.expect(code == 0, where, "not valid against the Compose Specification schema:\n" + output):
         return variables
-    raw = yaml.safe_load(path.read_text())
+    raw = yaml.load(path.read_text(), Loader=LOADER)
     generator = root / "deploy" / "compose" / "generate-env"
     env: dict[str, str] = {}
     if report.expect(generator.exists(), "deploy/compose/generate-env", "missing"):
@@ -822,12 +854,42 @@ def _k8s_definitions(schema_dir: str, version: str):
     return kv.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", version)
 
 
+def tree_digest(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(directory)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def render_overlay(root: Path, venv_bin: Path, overlay: str) -> tuple[list[dict], str]:
-    out = subprocess.run([str(venv_bin / "kubectl"), "kustomize", str(root / "deploy" / "k8s" / "overlays" / overlay)],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        return [], out.stderr.strip()
-    return [d for d in yaml.safe_load_all(out.stdout) if d], ""
+    key = (overlay, tree_digest(root / "deploy" / "k8s"))
+    if key not in _rendered:
+        _rendered[key] = _render(str(venv_bin / "kubectl"), str(root / "deploy" / "k8s" / "overlays" / overlay))
+    text, error = _rendered[key]
+    return ([d for d in yaml.load_all(text, Loader=LOADER) if d], "") if not error else ([], error)
+
+
+# Renders by content of deploy/k8s: the checker's tests check many copies of one tree.
+_rendered: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def _render(kubectl: str, overlay: str) -> tuple[str, str]:
+    out = subprocess.run([kubectl, "kustomize", overlay], capture_output=True, text=True)
+    return (out.stdout, "") if out.returncode == 0 else ("", out.stderr.strip())
+
+
+_schema_errors: dict[tuple[str, str], list[str]] = {}
+
+
+def k8s_schema_errors(version: str, obj: dict) -> list[str] | None:
+    """The object's errors against the version's strict schema (None: no schema); an
+    object seen before is not validated again."""
+    key = (version, json.dumps(obj, sort_keys=True))
+    if key not in _schema_errors:
+        validator = k8s_validator(version, obj.get("kind", ""), obj.get("apiVersion", ""))
+        _schema_errors[key] = None if validator is None else [
+            f"{'.'.join(map(str, e.path)) or '(object)'}: {e.message}" for e in validator.iter_errors(obj)]
+    return _schema_errors[key]
 
 
 def check_k8s(root: Path, ws: Workspace, report: Report, images: dict[str, Image], venv_bin: Path) -> set[str]:
@@ -841,11 +903,11 @@ def check_k8s(root: Path, ws: Workspace, report: Report, images: dict[str, Image
         for obj in objects:
             name = f"{where} {obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
             for version in K8S_VERSIONS:
-                validator = k8s_validator(version, obj.get("kind", ""), obj.get("apiVersion", ""))
-                if not report.expect(validator is not None, name, f"no schema for {obj.get('apiVersion')} {obj.get('kind')} in Kubernetes {version}"):
+                errors = k8s_schema_errors(version, obj)
+                if not report.expect(errors is not None, name, f"no schema for {obj.get('apiVersion')} {obj.get('kind')} in Kubernetes {version}"):
                     continue
-                for err in validator.iter_errors(obj):
-                    report.fail(name, f"Kubernetes {version} schema: {'.'.join(map(str, err.path)) or '(object)'}: {err.message}")
+                for error in errors:
+                    report.fail(name, f"Kubernetes {version} schema: {error}")
         mentioned |= check_k8s_objects(root, ws, report, images, where, objects)
         report.note(f"{len(objects)} objects")
     return mentioned
@@ -1075,11 +1137,11 @@ def collect_env_names(root: Path, ws: Workspace) -> set[str]:
     names = set()
     compose = root / "docker-compose.yml"
     if compose.exists():
-        data = yaml.safe_load(compose.read_text())
+        data = yaml.load(compose.read_text(), Loader=LOADER)
         for service in (data.get("services") or {}).values():
             names |= {k for k in service_environment(service) if k.startswith(("ORDERTRACK_", "CDEK_DOUBLE_"))}
     for path in (root / "deploy" / "k8s").rglob("*.yaml"):
-        for doc in yaml.safe_load_all(path.read_text()):
+        for doc in yaml.load_all(path.read_text(), Loader=LOADER):
             for match in re.finditer(r"\b(ORDERTRACK_[A-Z0-9_]+)", json.dumps(doc)):
                 names.add(match.group(1))
     for path in (root / "deploy" / "k8s").rglob("*.env"):

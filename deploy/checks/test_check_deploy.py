@@ -5,6 +5,7 @@ Run by scripts/check-deploy (pytest from the checker's own venv)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -21,8 +22,21 @@ SKIP = {".git", "target", ".state", "node_modules", "test-results", "artifacts",
 def repo(tmp_path: Path) -> Path:
     """The files the checks read, copied so that a test may break them."""
     copy = tmp_path / "repo"
-    shutil.copytree(ROOT, copy, ignore=lambda _dir, names: [n for n in names if n in SKIP])
+    shutil.copytree(ROOT, copy, ignore=lambda _dir, names: [n for n in names if n in SKIP], copy_function=link)
     return copy
+
+
+def link(source: str, destination: str) -> None:
+    """Hard links where possible (fast); write() replaces a file instead of changing it."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
+def write(path: Path, text: str) -> None:
+    path.unlink()
+    path.write_text(text)
 
 
 def run(repo: Path, capsys, *only: str) -> tuple[int, str]:
@@ -38,7 +52,7 @@ def run(repo: Path, capsys, *only: str) -> tuple[int, str]:
 def edit(path: Path, old: str, new: str, count: int = 1) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, count))
+    write(path, text.replace(old, new, count))
 
 
 def fails_with(repo: Path, capsys, pattern: str, *only: str) -> None:
@@ -61,7 +75,7 @@ def test_a_copy_of_a_missing_file_fails(repo, capsys):
 
 
 def test_a_copy_of_a_file_the_dockerignore_excludes_fails(repo, capsys):
-    (repo / ".dockerignore").write_text((repo / ".dockerignore").read_text() + "\nproto/\n")
+    write(repo / ".dockerignore", (repo / ".dockerignore").read_text() + "\nproto/\n")
     fails_with(repo, capsys, r"COPY source proto is excluded by \.dockerignore", "dockerfiles")
 
 
@@ -111,7 +125,7 @@ def test_hadolint_runs_and_can_fail(repo, capsys):
 # ---------------------------------------------------------------- compose
 
 def test_a_compose_file_off_the_specification_fails(repo, capsys):
-    edit(repo / "docker-compose.yml", "restart: unless-stopped", "restart: sometimes")
+    edit(repo / "docker-compose.yml", "stop_grace_period: 45s", "stop_grace_periods: 45s")
     fails_with(repo, capsys, r"not valid against the Compose Specification schema", "compose")
 
 
@@ -179,7 +193,7 @@ def test_a_command_that_is_not_the_binary_fails(repo, capsys):
 
 def test_an_image_no_dockerfile_builds_fails(repo, capsys):
     edit(repo / "deploy/k8s/base/notifier.yaml", "image: ordertrack/notifier", "image: ordertrack/notifications")
-    fails_with(repo, capsys, r"image ordertrack/notifications:[\w.]+: no crates/notifications/Dockerfile builds it", "k8s")
+    fails_with(repo, capsys, r"image ordertrack/notifications: no crates/notifications/Dockerfile builds it", "k8s")
 
 
 def test_a_field_the_kubernetes_schema_lacks_fails(repo, capsys):
@@ -199,8 +213,8 @@ def test_a_public_url_no_ingress_serves_fails(repo, capsys):
 
 
 def test_a_secret_in_the_configmap_fails(repo, capsys):
-    (repo / "deploy/k8s/base/config.env").write_text((repo / "deploy/k8s/base/config.env").read_text()
-                                                     + "ORDERTRACK_TRACKING__TICKET_SECRET=abc\n")
+    write(repo / "deploy/k8s/base/config.env",
+          (repo / "deploy/k8s/base/config.env").read_text() + "ORDERTRACK_TRACKING__TICKET_SECRET=abc\n")
     fails_with(repo, capsys, r"ORDERTRACK_TRACKING__TICKET_SECRET is \(or may hold\) a secret", "k8s")
 
 
@@ -222,6 +236,5 @@ def test_an_undocumented_variable_fails(repo, capsys):
 
 
 def test_an_undocumented_secret_key_fails(repo, capsys):
-    text = (repo / "docs/deploy.md").read_text()
-    (repo / "docs/deploy.md").write_text(text.replace("courier-token-secret", "courier-secret"))
+    write(repo / "docs/deploy.md", (repo / "docs/deploy.md").read_text().replace("courier-token-secret", "courier-secret"))
     fails_with(repo, capsys, r"ordertrack-secrets:courier-token-secret is used but not documented", "k8s", "docs")
