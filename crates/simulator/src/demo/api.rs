@@ -156,13 +156,21 @@ impl Stack {
     /// Fails fast, with the reason, when a service the demo needs is not there or the key
     /// is wrong.
     pub async fn check(&self, with_double: bool) -> anyhow::Result<()> {
-        let list = self.client.get(format!("{}/orders?limit=1", self.api)).bearer_auth(&self.key);
-        self.call::<Value>("order-api GET /orders", list).await?;
-        let health = self.client.get(format!("{}/healthz", self.tracker));
-        self.call::<Value>("courier-tracker GET /healthz", health).await?;
+        let mut calls = vec![
+            ("order-api GET /orders", self.client.get(format!("{}/orders?limit=1", self.api)).bearer_auth(&self.key)),
+            ("courier-tracker GET /healthz", self.client.get(format!("{}/healthz", self.tracker))),
+        ];
         if with_double {
-            let health = self.client.get(format!("{}/healthz", self.double));
-            self.call::<Value>("CDEK double GET /healthz", health).await?;
+            calls.push(("CDEK double GET /healthz", self.client.get(format!("{}/healthz", self.double))));
+        }
+        for (what, request) in calls {
+            match self.call::<Value>(what, request).await {
+                Ok(_) => {}
+                Err(error @ CallError::Unreachable { .. }) => {
+                    anyhow::bail!("{error}; is the stack up? (scripts/dev up)")
+                }
+                Err(error) => anyhow::bail!("{error}"),
+            }
         }
         Ok(())
     }

@@ -187,7 +187,7 @@ impl Token {
 /// with the reason); the courier is free again afterwards.
 async fn deliver(demo: &Demo, courier: &Courier, job: Job, rng: &mut StdRng) {
     let n = job.n;
-    let Some(mut order) = assign(demo, courier, &job).await else { return };
+    let Some(order) = assign(demo, courier, &job).await else { return };
     demo.ledger.courier(n, &courier.id);
     demo.ledger.status(n, &order);
 
@@ -202,32 +202,15 @@ async fn deliver(demo: &Demo, courier: &Courier, job: Job, rng: &mut StdRng) {
     if !demo.stop.sleep(Duration::from_secs(rng.random_range(LOADING_SECS))).await {
         return;
     }
-    match demo.watch_order(&job.id, PICKUP_GRACE, POLL, |o| o.reached("picked_up")).await {
-        Some(now) => order = now,
+    let picked_up = match demo.watch_order(&job.id, PICKUP_GRACE, POLL, |o| o.reached("picked_up")).await {
+        Some(order) => order,
         None if !demo.ledger.is_active(n) || demo.stop.is_set() => return,
-        None => {
-            match move_on(demo, &job.id, "picked_up", "set by the demo: the tracker did not see the pickup").await {
-                Ok(now) => {
-                    if now.timeline.iter().any(|e| e.status == "picked_up" && e.actor == "storefront") {
-                        Counters::add(&demo.console.counters.fallbacks, 1);
-                        demo.ledger.fallback(n);
-                        demo.console.log(format_args!(
-                            "order {n}: fallback: the tracker had not marked it picked up {} s after {} got to the \
-                         pickup; the demo set picked_up",
-                            arrived.elapsed().as_secs(),
-                            courier.id
-                        ));
-                    }
-                    order = now;
-                }
-                Err(error) => {
-                    demo.give_up(n, format!("could not be marked picked up: {error}"));
-                    return;
-                }
-            }
-        }
-    }
-    demo.ledger.status(n, &order);
+        None => match pick_up_instead_of_the_tracker(demo, courier, &job, arrived).await {
+            Some(order) => order,
+            None => return,
+        },
+    };
+    demo.ledger.status(n, &picked_up);
 
     // To the customer's door.
     demo.ledger.stage(n, format!("{} driving to the customer", courier.id));
@@ -235,19 +218,18 @@ async fn deliver(demo: &Demo, courier: &Courier, job: Job, rng: &mut StdRng) {
         return;
     }
     demo.ledger.stage(n, format!("{} handing the parcel over", courier.id));
+    let at_door = Instant::now();
     if !demo.stop.sleep(Duration::from_secs(rng.random_range(HANDOVER_SECS))).await {
         return;
     }
-    if demo.watch_order(&job.id, ARRIVING_GRACE, POLL, |o| o.reached("arriving")).await.is_none()
-        && demo.ledger.is_active(n)
-    {
-        demo.console.log(format_args!(
-            "order {n}: the tracker did not mark it arriving within {} s at the door; delivering anyway",
-            ARRIVING_GRACE.as_secs()
-        ));
-    }
-    if demo.stop.is_set() || !demo.ledger.is_active(n) {
-        return;
+    match demo.watch_order(&job.id, ARRIVING_GRACE, POLL, |o| o.reached("arriving")).await {
+        Some(arriving) => demo.ledger.status(n, &arriving),
+        None if demo.stop.is_set() || !demo.ledger.is_active(n) => return,
+        None => demo.console.log(format_args!(
+            "order {n}: the tracker had not marked it arriving {} s after {} got to the door; delivering anyway",
+            at_door.elapsed().as_secs(),
+            courier.id
+        )),
     }
     match move_on(demo, &job.id, "delivered", &format!("handed over by {}", courier.id)).await {
         Ok(order) if order.status == "delivered" => {
@@ -258,6 +240,33 @@ async fn deliver(demo: &Demo, courier: &Courier, job: Job, rng: &mut StdRng) {
         }
         Ok(order) => demo.give_up(n, format!("ended {} instead of delivered", order.status)),
         Err(error) => demo.give_up(n, format!("could not be marked delivered: {error}")),
+    }
+}
+
+/// The fallback when the tracker did not see the pickup: the demo marks the order picked
+/// up itself (and says so). None when that failed (the order is given up).
+async fn pick_up_instead_of_the_tracker(demo: &Demo, courier: &Courier, job: &Job, arrived: Instant) -> Option<Order> {
+    let note = "set by the demo: the tracker did not see the pickup";
+    match move_on(demo, &job.id, "picked_up", note).await {
+        Ok(order) => {
+            // The tracker may have come in between: then the status is its own.
+            if order.timeline.iter().any(|e| e.status == "picked_up" && e.actor == "storefront") {
+                Counters::add(&demo.console.counters.fallbacks, 1);
+                demo.ledger.fallback(job.n);
+                demo.console.log(format_args!(
+                    "order {}: fallback: the tracker had not marked it picked up {} s after {} got to the pickup; \
+                     the demo set picked_up",
+                    job.n,
+                    arrived.elapsed().as_secs(),
+                    courier.id
+                ));
+            }
+            Some(order)
+        }
+        Err(error) => {
+            demo.give_up(job.n, format!("could not be marked picked up: {error}"));
+            None
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use super::geo::{self, Point};
 use super::route::{Fix, Trip};
 
 /// Couriers start this close to the city centre.
-const START_RADIUS_M: f64 = 5_000.0;
+const START_RADIUS_M: f64 = 4_000.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Duty {

@@ -20,7 +20,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::{mpsc, watch};
@@ -214,10 +213,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         },
     });
     print_plan(&demo, &args);
-    demo.stack
-        .check(args.cdek_share > 0.0)
-        .await
-        .context("the local stack does not answer as the demo needs (is it up? scripts/dev up)")?;
+    demo.stack.check(args.cdek_share > 0.0).await?;
 
     let (fleet, couriers) = Fleet::new(&mut demo.rng("fleet", 0), &args.courier_prefix, args.couriers);
     let fleet = Arc::new(fleet);
@@ -336,7 +332,8 @@ fn print_plan(demo: &Demo, args: &DemoArgs) {
     c.print(&format!("==> ordertrack demo (seed {seed}: --seed {seed} plans the same run)"));
     let orders = if args.orders > 0 {
         let cdek = (0..args.orders).filter(|n| schedule::is_cdek(*n, args.cdek_share)).count();
-        format!("{} orders ({cdek} with CDEK)", args.orders)
+        let plural = if args.orders == 1 { "" } else { "s" };
+        format!("{} order{plural} ({cdek} with CDEK)", args.orders)
     } else {
         format!("orders without end ({:.0} % with CDEK)", args.cdek_share * 100.0)
     };
