@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::{mpsc, watch};
@@ -380,21 +381,32 @@ fn deliveries_per_minute(couriers: usize, speed_mps: f64) -> f64 {
 }
 
 /// Orders still active when the run ends are given up, and cancelled if they have not
-/// left the sender yet (so they do not linger in the store's lists).
+/// left the sender yet (so they do not linger in the store's lists): eight at a time, for
+/// at most 20 s in all.
 async fn settle_leftovers(demo: &Demo, end: &End) {
+    let why = match end {
+        End::Signal(name) => format!("stopped by {name}"),
+        End::Duration => "the --duration was over".to_owned(),
+        End::AllFinal => "the demo ended".to_owned(),
+    };
+    let mut cancels = Vec::new();
     for record in demo.ledger.all().into_iter().filter(|r| r.outcome == Outcome::Active) {
-        let why = match end {
-            End::Signal(name) => format!("stopped by {name}"),
-            End::Duration => "the --duration was over".to_owned(),
-            End::AllFinal => "the demo ended".to_owned(),
-        };
         demo.give_up(record.n, format!("{why} while it was {} (status {})", record.stage, record.status));
         let before_pickup = matches!(record.status.as_str(), "created" | "courier_assigned" | "handed_to_carrier");
-        if let (true, Some(id)) = (before_pickup, &record.id) {
-            courier::cancel(demo, record.n, id).await;
+        if let (true, Some(id)) = (before_pickup, record.id) {
+            cancels.push((record.n, id));
         }
     }
+    let cancelling = futures::stream::iter(cancels.iter().map(|(n, id)| courier::cancel(demo, *n, id)))
+        .buffer_unordered(8)
+        .collect::<Vec<()>>();
+    if tokio::time::timeout(Duration::from_secs(20), cancelling).await.is_err() {
+        demo.console.log("cancelling the orders left took longer than 20 s; the rest stay as they are");
+    }
 }
+
+/// The summary lists at most this many orders that were not delivered.
+const SUMMARY_LIST: usize = 50;
 
 /// Prints what happened; an error when a finite run did not deliver every order.
 fn summary(demo: &Demo, end: &End, orders: u64) -> anyhow::Result<()> {
@@ -456,12 +468,15 @@ fn summary(demo: &Demo, end: &End, orders: u64) -> anyhow::Result<()> {
     let not_delivered: Vec<&Record> = records.iter().filter(|r| r.outcome != Outcome::Delivered).collect();
     if !not_delivered.is_empty() {
         c.print("    not delivered:");
-        for record in &not_delivered {
+        for record in not_delivered.iter().take(SUMMARY_LIST) {
             let reason = match &record.outcome {
                 Outcome::Failed(reason) => reason.as_str(),
                 _ => "still active",
             };
             c.print(&format!("      {}, {}: {reason}", record.name(), record.method.words()));
+        }
+        if not_delivered.len() > SUMMARY_LIST {
+            c.print(&format!("      … and {} more (each logged above)", not_delivered.len() - SUMMARY_LIST));
         }
     }
     if orders > 0 && (!not_delivered.is_empty() || (records.len() as u64) < orders) {
