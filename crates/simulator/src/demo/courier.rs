@@ -188,6 +188,9 @@ impl Token {
 async fn deliver(demo: &Demo, courier: &Courier, job: Job, rng: &mut StdRng) {
     let n = job.n;
     let Some(order) = assign(demo, courier, &job).await else { return };
+    if !demo.ledger.is_active(n) {
+        return; // given up (too long in the queue) while it was being assigned
+    }
     demo.ledger.courier(n, &courier.id);
     demo.ledger.status(n, &order);
 

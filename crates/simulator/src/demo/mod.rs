@@ -277,10 +277,13 @@ async fn watch_run(
             players = Some((&mut *creator).await.unwrap_or_default());
         }
         if args.order_timeout > 0 {
-            for (record, reason) in demo.ledger.expire(Duration::from_secs(args.order_timeout)) {
+            let expired = demo.ledger.expire(Duration::from_secs(args.order_timeout));
+            for (record, reason) in &expired {
                 Counters::add(&demo.console.counters.failed, 1);
                 demo.console.log(format_args!("{}: given up: {reason}", record.name()));
             }
+            let records: Vec<Record> = expired.into_iter().map(|(record, _)| record).collect();
+            cancel_before_pickup(demo, &records).await;
         }
         if demo.console.is_terminal() || Instant::now() >= plain_at {
             plain_at += console::PLAIN_EVERY;
@@ -381,27 +384,31 @@ fn deliveries_per_minute(couriers: usize, speed_mps: f64) -> f64 {
 }
 
 /// Orders still active when the run ends are given up, and cancelled if they have not
-/// left the sender yet (so they do not linger in the store's lists): eight at a time, for
-/// at most 20 s in all.
+/// left the sender yet.
 async fn settle_leftovers(demo: &Demo, end: &End) {
     let why = match end {
         End::Signal(name) => format!("stopped by {name}"),
         End::Duration => "the --duration was over".to_owned(),
         End::AllFinal => "the demo ended".to_owned(),
     };
-    let mut cancels = Vec::new();
-    for record in demo.ledger.all().into_iter().filter(|r| r.outcome == Outcome::Active) {
+    let leftovers: Vec<Record> = demo.ledger.all().into_iter().filter(|r| r.outcome == Outcome::Active).collect();
+    for record in &leftovers {
         demo.give_up(record.n, format!("{why} while it was {} (status {})", record.stage, record.status));
-        let before_pickup = matches!(record.status.as_str(), "created" | "courier_assigned" | "handed_to_carrier");
-        if let (true, Some(id)) = (before_pickup, record.id) {
-            cancels.push((record.n, id));
-        }
     }
-    let cancelling = futures::stream::iter(cancels.iter().map(|(n, id)| courier::cancel(demo, *n, id)))
-        .buffer_unordered(8)
-        .collect::<Vec<()>>();
+    cancel_before_pickup(demo, &leftovers).await;
+}
+
+/// Cancels those of the given-up orders that have not left the sender yet, so they do not
+/// linger in the store's lists: eight at a time, for at most 20 s in all.
+async fn cancel_before_pickup(demo: &Demo, given_up: &[Record]) {
+    let before_pickup = |r: &&Record| matches!(r.status.as_str(), "created" | "courier_assigned" | "handed_to_carrier");
+    let cancelling = futures::stream::iter(
+        given_up.iter().filter(before_pickup).filter_map(|r| Some(courier::cancel(demo, r.n, r.id.as_deref()?))),
+    )
+    .buffer_unordered(8)
+    .collect::<Vec<()>>();
     if tokio::time::timeout(Duration::from_secs(20), cancelling).await.is_err() {
-        demo.console.log("cancelling the orders left took longer than 20 s; the rest stay as they are");
+        demo.console.log("cancelling the orders given up took longer than 20 s; the rest stay as they are");
     }
 }
 
