@@ -81,6 +81,16 @@ impl OrderStatus {
         matches!(self, Self::Created | Self::CourierAssigned | Self::HandedToCarrier | Self::RegistrationFailed)
     }
 
+    /// Whether an order at this status is at `other` or further along the main line
+    /// (created → courier_assigned / handed_to_carrier → picked_up → in_transit →
+    /// arriving → delivered); a status off the main line has reached only itself.
+    pub fn has_reached(&self, other: OrderStatus) -> bool {
+        match (self.stage(), other.stage()) {
+            (Some(now), Some(wanted)) => now >= wanted,
+            _ => *self == other,
+        }
+    }
+
     /// Position on the main line, for "forward only" checks.
     fn stage(&self) -> Option<u8> {
         match self {
@@ -259,6 +269,14 @@ mod tests {
         assert!(check_transition(Arriving, InTransit, OWN).is_err());
         assert!(check_transition(InTransit, PickedUp, CDEK).is_err());
         assert!(check_transition(PickedUp, HandedToCarrier, CDEK).is_err());
+    }
+
+    #[test]
+    fn reaching_a_status_follows_the_main_line() {
+        assert!(Delivered.has_reached(PickedUp) && PickedUp.has_reached(PickedUp));
+        assert!(HandedToCarrier.has_reached(CourierAssigned) && !HandedToCarrier.has_reached(PickedUp));
+        assert!(!Cancelled.has_reached(PickedUp) && Cancelled.has_reached(Cancelled));
+        assert!(!InTransit.has_reached(DeliveryFailed));
     }
 
     #[test]

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use futures::StreamExt;
 use hdrhistogram::Histogram;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 #[derive(clap::Args)]
@@ -51,7 +50,7 @@ pub async fn run(args: CdekArgs) -> anyhow::Result<()> {
     let args = Arc::new(args);
 
     println!("==> registration: {} CDEK orders, {} at a time", args.orders, args.concurrency);
-    let bar = progress(args.orders, "registered");
+    let bar = super::bar(args.orders as u64, "registering CDEK orders")?;
     let registered: Vec<Option<(String, Duration)>> = futures::stream::iter(0..args.orders)
         .map(|n| {
             let (client, args, bar) = (client.clone(), Arc::clone(&args), bar.clone());
@@ -71,7 +70,7 @@ pub async fn run(args: CdekArgs) -> anyhow::Result<()> {
 
     let uuids = cdek_uuids(&client, &args.double).await?;
     println!("==> status: CDEK records RECEIVED_AT_SHIPMENT_WAREHOUSE → the order shows picked_up");
-    let bar = progress(registered.len(), "moved");
+    let bar = super::bar(registered.len() as u64, "moving them on at CDEK")?;
     let started = Instant::now();
     let moved: Vec<Option<Duration>> = futures::stream::iter(registered.iter().cloned())
         .map(|(id, _)| {
@@ -107,16 +106,6 @@ pub async fn run(args: CdekArgs) -> anyhow::Result<()> {
     std::fs::write(&args.out, serde_json::to_vec_pretty(&report)?)?;
     println!("==> written to {}", args.out.display());
     Ok(())
-}
-
-fn progress(total: usize, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(total as u64);
-    bar.set_style(
-        ProgressStyle::with_template(&format!("    [{{bar:30}}] {{pos:>5}}/{{len}} {what}"))
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar
 }
 
 /// Prints and returns p50/p99/max of `samples` (and how many of `expected` finished).

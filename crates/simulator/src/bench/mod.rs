@@ -194,6 +194,17 @@ fn order(number: &str) -> serde_json::Value {
     })
 }
 
+/// A progress bar in the benchmarks' style: `prefix [=====>   ] pos/len message`.
+fn bar(len: u64, prefix: &str) -> anyhow::Result<indicatif::ProgressBar> {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("    {prefix:<28} [{bar:30}] {pos:>6}/{len} {msg}")?
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(prefix.to_owned());
+    Ok(bar)
+}
+
 /// Total `outbox_published_total` over the relays' /metrics.
 async fn published(client: &reqwest::Client, relays: &[String]) -> u64 {
     let mut total = 0;

@@ -12,13 +12,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::bar;
 use chrono::{DateTime, Utc};
 use domain::convert::timestamp;
 use domain::events::{self as pb, Envelope, envelope::Payload};
 use domain::topics::Topic;
 use futures::StreamExt;
 use hdrhistogram::Histogram;
-use indicatif::{ProgressBar, ProgressStyle};
 use platform::kafka::KafkaConfig;
 use prost::Message as _;
 use serde_json::json;
@@ -67,15 +67,6 @@ struct Totals {
     latency: Mutex<Histogram<u64>>,
     measuring: std::sync::atomic::AtomicBool,
     closed: AtomicU64,
-}
-
-fn bar(len: u64, prefix: &str) -> anyhow::Result<ProgressBar> {
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template("    {prefix:<28} [{bar:30}] {pos:>6}/{len} {msg}")?.progress_chars("=> "),
-    );
-    bar.set_prefix(prefix.to_owned());
-    Ok(bar)
 }
 
 fn rss_kib(pid: Option<u32>) -> Option<u64> {

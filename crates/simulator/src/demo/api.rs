@@ -7,6 +7,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+use domain::status::OrderStatus;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -78,31 +79,18 @@ pub struct Order {
 }
 
 impl Order {
-    /// Whether the order is at `status` or further along the main line (created →
-    /// courier_assigned / handed_to_carrier → picked_up → in_transit → arriving → delivered).
+    /// Whether the order is at `status` or further along the main line.
     pub fn reached(&self, status: &str) -> bool {
-        match (main_line(&self.status), main_line(status)) {
-            (Some(now), Some(wanted)) => now >= wanted,
+        match (OrderStatus::parse(&self.status), OrderStatus::parse(status)) {
+            (Some(now), Some(wanted)) => now.has_reached(wanted),
             _ => self.status == status,
         }
     }
 
     /// No change is possible any more (or, for a refused CDEK registration, none will come).
     pub fn is_final(&self) -> bool {
-        matches!(self.status.as_str(), "delivered" | "cancelled" | "returned" | "registration_failed")
+        OrderStatus::parse(&self.status).is_some_and(|s| s.is_final() || s == OrderStatus::RegistrationFailed)
     }
-}
-
-fn main_line(status: &str) -> Option<u8> {
-    Some(match status {
-        "created" => 0,
-        "courier_assigned" | "handed_to_carrier" => 1,
-        "picked_up" => 2,
-        "in_transit" => 3,
-        "arriving" => 4,
-        "delivered" => 5,
-        _ => return None,
-    })
 }
 
 #[derive(Debug, Clone, Deserialize)]
