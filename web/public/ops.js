@@ -90,6 +90,12 @@
 
   // ---------------------------------------------------------------- orders and couriers
 
+  // A marker's tooltip, made once and then only rewritten (positions come every second).
+  function label(marker, text) {
+    if (marker.getTooltip()) marker.setTooltipContent(text);
+    else marker.bindTooltip(text);
+  }
+
   function placeOrder(order) {
     const point = [order.destination.lat, order.destination.lon];
     const visible = state.shown.has(order.status);
@@ -98,7 +104,7 @@
     }
     order.marker.setLatLng(point);
     order.marker.setStyle({ color: COLORS[order.status] || '#444', fillColor: COLORS[order.status] || '#444', fillOpacity: 0.7 });
-    order.marker.bindTooltip(`Order ${order.order_id} · ${STATUS_TEXT[order.status] || order.status}`);
+    label(order.marker, `Order ${order.order_id} · ${STATUS_TEXT[order.status] || order.status}`);
     if (visible && !state.map.hasLayer(order.marker)) order.marker.addTo(state.map);
     if (!visible && state.map.hasLayer(order.marker)) order.marker.remove();
   }
@@ -131,7 +137,7 @@
     }
     courier.marker.setLatLng(point);
     const orders = message.orders || [];
-    courier.marker.bindTooltip(`Courier ${message.courier_id}: ${orders.length} active order(s)`);
+    label(courier.marker, `Courier ${message.courier_id}: ${orders.length} active order(s)`);
     courier.data = message;
   }
 
