@@ -195,7 +195,7 @@ fn order(number: &str) -> serde_json::Value {
 }
 
 /// A progress bar in the benchmarks' style: `prefix [=====>   ] pos/len message`.
-fn bar(len: u64, prefix: &str) -> anyhow::Result<indicatif::ProgressBar> {
+pub fn bar(len: u64, prefix: &str) -> anyhow::Result<indicatif::ProgressBar> {
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
         indicatif::ProgressStyle::with_template("    {prefix:<28} [{bar:30}] {pos:>6}/{len} {msg}")?

@@ -103,6 +103,9 @@ pub struct TimelineEntry {
 #[derive(Debug, Clone, Deserialize)]
 pub struct TrackingLink {
     pub url: String,
+    /// The token in the link (`GET /track/{token}`).
+    #[serde(default)]
+    pub token: String,
 }
 
 /// What the tracker made of a batch of positions.
@@ -207,6 +210,12 @@ impl Stack {
         let request =
             self.client.delete(format!("{}/orders/{id}", self.api)).bearer_auth(&self.key).query(&[("reason", reason)]);
         self.call(&format!("DELETE /orders/{id}"), request).await
+    }
+
+    /// `GET /track/{token}`: the customer's view of the order and a ticket for the socket.
+    pub async fn track(&self, token: &str) -> Result<Value, CallError> {
+        let request = self.client.get(format!("{}/track/{token}", self.api));
+        self.call("GET /track/{token}", request).await
     }
 
     /// `POST /couriers/{id}/locations` with the courier's token.

@@ -5,8 +5,8 @@
 //! plays CDEK for the rest at the CDEK double. Stops on Ctrl-C / SIGTERM, after
 //! `--duration`, or (with `--orders`) when every order is final, and sums up.
 
-mod api;
-mod cdek;
+pub mod api;
+pub mod cdek;
 mod console;
 mod courier;
 mod fleet;

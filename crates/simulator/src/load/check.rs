@@ -1,0 +1,652 @@
+//! The invariants checked at the end of every load run (and by `ordertrack-sim check
+//! --run DIR`): what the orders database, the order topics, the customer sockets and the
+//! CDEK double say must agree. Each check is a pure function over what was read, so a
+//! unit test can feed it a broken case; [`gather`] reads the real sources.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use domain::events::{self as pb, Envelope, envelope::Payload};
+use domain::topics::Topic;
+use prost::Message as _;
+use rdkafka::Offset;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message as _;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::record::{RunRecord, SocketRecord};
+
+/// The most violations printed per check (all are counted).
+const SHOWN: usize = 30;
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// The `--out` folder of a load run (its run.json).
+    #[arg(long)]
+    run: PathBuf,
+    /// Overrides the broker the run used.
+    #[arg(long)]
+    brokers: Option<String>,
+    /// Overrides the orders database the run used.
+    #[arg(long)]
+    orders_db: Option<String>,
+    /// Overrides the CDEK double's base URL the run used.
+    #[arg(long)]
+    double: Option<String>,
+}
+
+/// `ordertrack-sim check --run DIR`: the invariants of a saved run, again.
+pub async fn run(args: CheckArgs) -> anyhow::Result<bool> {
+    let mut record = RunRecord::load(&args.run)?;
+    if let Some(brokers) = args.brokers {
+        record.brokers = brokers;
+    }
+    if let Some(db) = args.orders_db {
+        record.orders_db = db;
+    }
+    if let Some(double) = args.double {
+        record.double = double;
+    }
+    let outcomes = check_run(&record).await?;
+    Ok(print(&outcomes))
+}
+
+/// What one check found.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub name: &'static str,
+    /// What it looked at, in a line of counts.
+    pub checked: String,
+    pub violations: Vec<String>,
+}
+
+/// An order row as the orders database has it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DbOrder {
+    pub id: String,
+    pub number: String,
+    pub version: i64,
+    pub carrier_reference: Option<String>,
+    /// `processed_commands` rows with outcome `applied` for this order.
+    pub applied_commands: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DbTimeline {
+    pub order_id: String,
+    pub version: i64,
+    pub status: String,
+    pub carrier_status: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Created,
+    Updated,
+}
+
+/// An `order_created` / `order_updated` event of one of the run's orders, in topic order.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub kind: EventKind,
+    pub order_id: String,
+    pub version: i64,
+    /// The status the transition entered, when the event carries one.
+    pub transition: Option<String>,
+}
+
+/// Everything the checks compare.
+pub struct Gathered {
+    pub orders: Vec<DbOrder>,
+    pub timeline: Vec<DbTimeline>,
+    pub events: Vec<Event>,
+    /// `number` of every order the CDEK double holds.
+    pub cdek_numbers: Vec<String>,
+}
+
+pub async fn check_run(record: &RunRecord) -> anyhow::Result<Vec<Outcome>> {
+    let gathered = gather(record).await?;
+    Ok(check_all(record, &gathered))
+}
+
+pub fn check_all(record: &RunRecord, g: &Gathered) -> Vec<Outcome> {
+    let created: Vec<String> = record.orders.iter().map(|o| o.id.clone()).collect();
+    let cdek: Vec<String> = record.orders.iter().filter(|o| o.cdek).map(|o| o.id.clone()).collect();
+    vec![
+        events_follow_changes(&created, &g.orders, &g.events),
+        no_event_without_change(&g.orders, &g.timeline, &g.events),
+        sockets_saw_every_status(&record.sockets, &g.timeline),
+        no_command_applied_twice(&created, &g.orders, &g.timeline),
+        cdek_registered_once(&cdek, &g.orders, &g.cdek_numbers),
+    ]
+}
+
+/// Prints each check and its violations; answers whether all hold.
+pub fn print(outcomes: &[Outcome]) -> bool {
+    println!("==> invariants");
+    let mut ok = true;
+    for outcome in outcomes {
+        let verdict = if outcome.violations.is_empty() { "ok" } else { "VIOLATED" };
+        println!("    {:<8} {}: {}", verdict, outcome.name, outcome.checked);
+        for violation in outcome.violations.iter().take(SHOWN) {
+            println!("             - {violation}");
+        }
+        if outcome.violations.len() > SHOWN {
+            println!("             ... and {} more", outcome.violations.len() - SHOWN);
+        }
+        ok &= outcome.violations.is_empty();
+    }
+    ok
+}
+
+// ------------------------------------------------------------------ the checks
+
+/// Invariant 1: Every created order has exactly one `order_created` and one `order_updated` per
+/// change (versions 2..=the row's version), in version order.
+pub fn events_follow_changes(created: &[String], orders: &[DbOrder], events: &[Event]) -> Outcome {
+    let rows: HashMap<&str, &DbOrder> = orders.iter().map(|o| (o.id.as_str(), o)).collect();
+    let mut by_order: HashMap<&str, Vec<&Event>> = HashMap::new();
+    for event in events {
+        by_order.entry(event.order_id.as_str()).or_default().push(event);
+    }
+    let mut violations = Vec::new();
+    let mut changes = 0;
+    for id in created {
+        let Some(row) = rows.get(id.as_str()) else {
+            violations.push(format!("order {id}: created (the API answered) but not in the orders database"));
+            continue;
+        };
+        changes += row.version - 1;
+        let empty = Vec::new();
+        let events = by_order.get(id.as_str()).unwrap_or(&empty);
+        let created_events = events.iter().filter(|e| e.kind == EventKind::Created).count();
+        if created_events != 1 {
+            violations.push(format!("order {id}: {created_events} order_created events (expected 1)"));
+        }
+        let versions: Vec<i64> = events.iter().filter(|e| e.kind == EventKind::Updated).map(|e| e.version).collect();
+        let mut seen: BTreeMap<i64, usize> = BTreeMap::new();
+        for version in &versions {
+            *seen.entry(*version).or_default() += 1;
+        }
+        let missing: Vec<i64> = (2..=row.version).filter(|v| !seen.contains_key(v)).collect();
+        let doubled: Vec<i64> = seen.iter().filter(|(_, n)| **n > 1).map(|(v, _)| *v).collect();
+        if !missing.is_empty() {
+            violations.push(format!(
+                "order {id}: no order_updated for versions {missing:?} (row at version {})",
+                row.version
+            ));
+        }
+        if !doubled.is_empty() {
+            violations.push(format!("order {id}: order_updated published more than once for versions {doubled:?}"));
+        }
+        if versions.windows(2).any(|pair| matches!(pair, [a, b] if b < a)) {
+            violations.push(format!("order {id}: order_updated out of version order: {versions:?}"));
+        }
+    }
+    Outcome {
+        name: "one event per change, in order",
+        checked: format!("{} orders, {} changes, {} events", created.len(), changes, events.len()),
+        violations,
+    }
+}
+
+/// Invariant 2: No event without its database change: the order exists, the event's version is at
+/// most the row's, and a status transition is the timeline's entry of that version.
+pub fn no_event_without_change(orders: &[DbOrder], timeline: &[DbTimeline], events: &[Event]) -> Outcome {
+    let rows: HashMap<&str, &DbOrder> = orders.iter().map(|o| (o.id.as_str(), o)).collect();
+    let entries: HashMap<(&str, i64), &DbTimeline> =
+        timeline.iter().map(|t| ((t.order_id.as_str(), t.version), t)).collect();
+    let mut violations = Vec::new();
+    for event in events {
+        let id = event.order_id.as_str();
+        let Some(row) = rows.get(id) else {
+            violations
+                .push(format!("order {id}: an event (version {}) but no such order in the database", event.version));
+            continue;
+        };
+        if event.version > row.version {
+            violations.push(format!(
+                "order {id}: an event of version {} but the row is at version {}",
+                event.version, row.version
+            ));
+        }
+        if event.kind == EventKind::Created && event.version != 1 {
+            violations.push(format!("order {id}: order_created at version {}", event.version));
+        }
+        if let Some(status) = &event.transition {
+            match entries.get(&(id, event.version)) {
+                Some(entry) if &entry.status == status => {}
+                Some(entry) => violations.push(format!(
+                    "order {id}: the event of version {} entered {status}, the timeline says {}",
+                    event.version, entry.status
+                )),
+                None => violations.push(format!(
+                    "order {id}: the event of version {} entered {status}, no timeline entry",
+                    event.version
+                )),
+            }
+        }
+    }
+    let transitions = events.iter().filter(|e| e.transition.is_some()).count();
+    Outcome {
+        name: "no event without its change",
+        checked: format!(
+            "{} events ({} transitions) against {} timeline entries",
+            events.len(),
+            transitions,
+            timeline.len()
+        ),
+        violations,
+    }
+}
+
+/// Invariant 3: Every customer socket got every status of its order's timeline, in a message or in
+/// a refetch made after a gap marker.
+pub fn sockets_saw_every_status(sockets: &[SocketRecord], timeline: &[DbTimeline]) -> Outcome {
+    let mut statuses: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for entry in timeline {
+        statuses.entry(entry.order_id.as_str()).or_default().insert(entry.status.as_str());
+    }
+    let mut violations = Vec::new();
+    let mut expected = 0;
+    for (n, socket) in sockets.iter().enumerate() {
+        let shown: HashSet<&str> = socket.received.iter().chain(&socket.refetched).map(String::as_str).collect();
+        let Some(wanted) = statuses.get(socket.order_id.as_str()) else {
+            violations.push(format!("socket {n} of order {}: the order has no timeline", socket.order_id));
+            continue;
+        };
+        expected += wanted.len();
+        let missed: Vec<&str> = wanted.iter().filter(|s| !shown.contains(*s)).copied().collect();
+        if !missed.is_empty() {
+            violations.push(format!(
+                "socket {n} of order {}: never shown {missed:?} (received {:?}, refetched {:?})",
+                socket.order_id, socket.received, socket.refetched
+            ));
+        }
+    }
+    let gaps: u64 = sockets.iter().map(|s| s.gaps).sum();
+    let refetches: u64 = sockets.iter().map(|s| s.refetches).sum();
+    Outcome {
+        name: "every socket saw every status",
+        checked: format!("{} sockets, {expected} statuses to see, {gaps} gaps, {refetches} refetches", sockets.len()),
+        violations,
+    }
+}
+
+/// Invariant 4: No command applied twice: no order row beyond the ones created (a doubled create),
+/// no repeated transition in a timeline, no more applied commands than changes.
+pub fn no_command_applied_twice(created: &[String], orders: &[DbOrder], timeline: &[DbTimeline]) -> Outcome {
+    let known: HashSet<&str> = created.iter().map(String::as_str).collect();
+    let mut violations = Vec::new();
+    let mut numbers: HashMap<&str, usize> = HashMap::new();
+    for row in orders {
+        *numbers.entry(row.number.as_str()).or_default() += 1;
+        if !known.contains(row.id.as_str()) {
+            violations
+                .push(format!("order {} ({}): in the database but the run never got it created", row.id, row.number));
+        }
+        if row.applied_commands > row.version - 1 {
+            violations.push(format!(
+                "order {}: {} commands applied but only {} changes",
+                row.id,
+                row.applied_commands,
+                row.version - 1
+            ));
+        }
+    }
+    for (number, count) in numbers {
+        if count > 1 {
+            violations.push(format!("store order number {number}: {count} orders"));
+        }
+    }
+    let mut steps: HashMap<(&str, &str, Option<&str>), Vec<i64>> = HashMap::new();
+    for entry in timeline {
+        steps
+            .entry((entry.order_id.as_str(), entry.status.as_str(), entry.carrier_status.as_deref()))
+            .or_default()
+            .push(entry.version);
+    }
+    let mut repeated: Vec<String> = steps
+        .iter()
+        .filter(|(_, versions)| versions.len() > 1)
+        .map(|((id, status, carrier), versions)| {
+            format!(
+                "order {id}: {status}{} entered {} times (versions {versions:?})",
+                carrier.map(|c| format!(" ({c})")).unwrap_or_default(),
+                versions.len()
+            )
+        })
+        .collect();
+    repeated.sort();
+    violations.extend(repeated);
+    let applied: i64 = orders.iter().map(|o| o.applied_commands).sum();
+    Outcome {
+        name: "no command applied twice",
+        checked: format!("{} orders, {} timeline entries, {applied} applied commands", orders.len(), timeline.len()),
+        violations,
+    }
+}
+
+/// Invariant 5: Every CDEK order registered once: the double holds each at most once, and exactly
+/// once when the order got a CDEK number.
+pub fn cdek_registered_once(cdek: &[String], orders: &[DbOrder], numbers: &[String]) -> Outcome {
+    let rows: HashMap<&str, &DbOrder> = orders.iter().map(|o| (o.id.as_str(), o)).collect();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for number in numbers {
+        *counts.entry(number.as_str()).or_default() += 1;
+    }
+    let mut violations = Vec::new();
+    let mut registered = 0;
+    for id in cdek {
+        let count = counts.get(id.as_str()).copied().unwrap_or(0);
+        let has_number = rows.get(id.as_str()).is_some_and(|o| o.carrier_reference.is_some());
+        if count > 1 {
+            violations.push(format!("order {id}: registered {count} times at CDEK"));
+        } else if count == 0 && has_number {
+            violations.push(format!("order {id}: has a CDEK number but CDEK does not hold it"));
+        }
+        registered += usize::from(count > 0);
+    }
+    Outcome {
+        name: "every CDEK order registered once",
+        checked: format!("{} CDEK orders, {registered} at the double", cdek.len()),
+        violations,
+    }
+}
+
+// ------------------------------------------------------------------ reading the sources
+
+pub async fn gather(record: &RunRecord) -> anyhow::Result<Gathered> {
+    let prefix = record.number_prefix();
+    anyhow::ensure!(
+        prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+        "the run's tag {:?} is not a load run's",
+        record.tag
+    );
+    wait_outbox_empty(&record.orders_db, &prefix).await?;
+    let orders: Vec<DbOrder> = psql_json(
+        &record.orders_db,
+        &format!(
+            "SELECT o.id::text AS id, o.store_order_number AS number, o.version, o.carrier_reference, \
+             (SELECT count(*) FROM processed_commands p WHERE p.order_id = o.id AND p.outcome = 'applied') AS applied_commands \
+             FROM orders o WHERE o.store_order_number LIKE '{prefix}%'"
+        ),
+    )
+    .await?;
+    let timeline: Vec<DbTimeline> = psql_json(
+        &record.orders_db,
+        &format!(
+            "SELECT t.order_id::text AS order_id, t.version, t.status, t.carrier_status FROM order_timeline t \
+             JOIN orders o ON o.id = t.order_id WHERE o.store_order_number LIKE '{prefix}%'"
+        ),
+    )
+    .await?;
+    let mut ids: HashSet<String> = record.orders.iter().map(|o| o.id.clone()).collect();
+    ids.extend(orders.iter().map(|o| o.id.clone()));
+    let (brokers, topic_prefix) = (record.brokers.clone(), record.topic_prefix.clone());
+    let events = tokio::task::spawn_blocking(move || read_events(&brokers, &topic_prefix, &ids, &prefix)).await??;
+    let cdek_numbers =
+        if record.orders.iter().any(|o| o.cdek) { cdek_numbers(&record.double).await? } else { Vec::new() };
+    Ok(Gathered { orders, timeline, events, cdek_numbers })
+}
+
+/// Runs a query through `psql` and parses its rows (as a JSON array).
+async fn psql_json<T: serde::de::DeserializeOwned>(url: &str, query: &str) -> anyhow::Result<Vec<T>> {
+    let sql = format!("SELECT coalesce(json_agg(q), '[]'::json) FROM ({query}) q");
+    let output = tokio::process::Command::new("psql")
+        .args([url, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", &sql])
+        .output()
+        .await
+        .context("running psql (the invariant checks read the orders database with it)")?;
+    anyhow::ensure!(output.status.success(), "psql: {}", String::from_utf8_lossy(&output.stderr).trim());
+    serde_json::from_slice(&output.stdout).context("psql's answer is not the expected JSON")
+}
+
+/// Waits (up to 60 s) until the outbox holds no event of the run's orders, so every
+/// change is on the topics before they are read.
+async fn wait_outbox_empty(url: &str, prefix: &str) -> anyhow::Result<()> {
+    #[derive(Deserialize)]
+    struct Count {
+        n: i64,
+    }
+    let query = format!(
+        "SELECT count(*) AS n FROM outbox WHERE message_key IN \
+         (SELECT id::text FROM orders WHERE store_order_number LIKE '{prefix}%')"
+    );
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let pending = psql_json::<Count>(url, &query).await?.first().map_or(0, |c| c.n);
+        if pending == 0 {
+            return Ok(());
+        }
+        if Instant::now() > until {
+            println!("    {pending} events of the run still in the outbox after 60 s; checking anyway");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Reads `order_created` and `order_updated` from the beginning up to their ends (the
+/// high watermarks when reading started), keeping the events of the run's orders.
+fn read_events(brokers: &str, topic_prefix: &str, ids: &HashSet<String>, prefix: &str) -> anyhow::Result<Vec<Event>> {
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("ordertrack-sim-check-{}", uuid::Uuid::new_v4().simple()))
+        .set("enable.auto.commit", "false")
+        .set("log_level", "3")
+        .create()
+        .context("creating a Kafka consumer")?;
+    let timeout = Duration::from_secs(10);
+    let topics = [Topic::OrderCreated.with_prefix(topic_prefix), Topic::OrderUpdated.with_prefix(topic_prefix)];
+    let metadata = consumer.fetch_metadata(None, timeout).with_context(|| format!("reading the broker {brokers}"))?;
+    let mut assignment = rdkafka::TopicPartitionList::new();
+    let mut ends: HashMap<(String, i32), i64> = HashMap::new();
+    for topic in &topics {
+        let partitions = metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic)
+            .map(|t| t.partitions().len() as i32)
+            .with_context(|| format!("no topic {topic} at {brokers}"))?;
+        for partition in 0..partitions {
+            let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
+            if high > low {
+                ends.insert((topic.clone(), partition), high);
+                assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
+            }
+        }
+    }
+    let mut events = Vec::new();
+    if ends.is_empty() {
+        return Ok(events);
+    }
+    consumer.assign(&assignment)?;
+    let mut idle_since = Instant::now();
+    while !ends.is_empty() {
+        match consumer.poll(Duration::from_millis(500)) {
+            Some(Ok(message)) => {
+                idle_since = Instant::now();
+                let key = (message.topic().to_owned(), message.partition());
+                if ends.get(&key).is_some_and(|end| message.offset() + 1 >= *end) {
+                    ends.remove(&key);
+                }
+                if let Some(event) = message.payload().and_then(|bytes| decode(bytes, ids, prefix)) {
+                    events.push(event);
+                }
+            }
+            Some(Err(error)) => anyhow::bail!("reading the order topics: {error}"),
+            None if idle_since.elapsed() > Duration::from_secs(30) => {
+                anyhow::bail!(
+                    "the order topics gave nothing for 30 s before their end ({} partitions left)",
+                    ends.len()
+                )
+            }
+            None => {}
+        }
+    }
+    Ok(events)
+}
+
+/// The event, if it is one of the run's orders (by id, or by store number: an order the
+/// run does not know is still the run's).
+fn decode(bytes: &[u8], ids: &HashSet<String>, prefix: &str) -> Option<Event> {
+    let envelope = Envelope::decode(bytes).ok()?;
+    let (kind, order, transition) = match envelope.payload? {
+        Payload::OrderCreated(pb::OrderCreated { order }) => (EventKind::Created, order?, None),
+        Payload::OrderUpdated(updated) => (EventKind::Updated, updated.order?, updated.transition),
+        _ => return None,
+    };
+    if !ids.contains(&order.id) && !order.store_order_number.starts_with(prefix) {
+        return None;
+    }
+    let transition =
+        transition.and_then(|t| pb::OrderStatus::try_from(t.status).ok()?.to_domain()).map(|s| s.as_str().to_owned());
+    Some(Event { kind, order_id: order.id, version: order.version, transition })
+}
+
+async fn cdek_numbers(double: &str) -> anyhow::Result<Vec<String>> {
+    let url = format!("{}/control/orders", double.trim_end_matches('/'));
+    let orders: Vec<Value> = reqwest::Client::new()
+        .get(&url)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(orders.iter().filter_map(|o| o.get("number")?.as_str().map(str::to_owned)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(id: &str, version: i64) -> DbOrder {
+        DbOrder { id: id.into(), number: format!("load-t-{id}"), version, carrier_reference: None, applied_commands: 0 }
+    }
+
+    fn entry(id: &str, version: i64, status: &str) -> DbTimeline {
+        DbTimeline { order_id: id.into(), version, status: status.into(), carrier_status: None }
+    }
+
+    fn event(kind: EventKind, id: &str, version: i64, transition: Option<&str>) -> Event {
+        Event { kind, order_id: id.into(), version, transition: transition.map(str::to_owned) }
+    }
+
+    fn good_events() -> Vec<Event> {
+        vec![
+            event(EventKind::Created, "a", 1, None),
+            event(EventKind::Updated, "a", 2, Some("courier_assigned")),
+            event(EventKind::Updated, "a", 3, Some("delivered")),
+        ]
+    }
+
+    fn good_timeline() -> Vec<DbTimeline> {
+        vec![entry("a", 1, "created"), entry("a", 2, "courier_assigned"), entry("a", 3, "delivered")]
+    }
+
+    #[test]
+    fn events_follow_changes_holds_for_a_clean_order_and_names_each_breach() {
+        let created = vec!["a".to_owned()];
+        assert!(events_follow_changes(&created, &[order("a", 3)], &good_events()).violations.is_empty());
+
+        let mut missing = good_events();
+        missing.remove(1);
+        let found = events_follow_changes(&created, &[order("a", 3)], &missing).violations;
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("order a") && found[0].contains("[2]"), "{found:?}");
+
+        let mut doubled = good_events();
+        doubled.push(event(EventKind::Created, "a", 1, None));
+        doubled.push(event(EventKind::Updated, "a", 3, Some("delivered")));
+        let found = events_follow_changes(&created, &[order("a", 3)], &doubled).violations;
+        assert!(found.iter().any(|v| v.contains("2 order_created")), "{found:?}");
+        assert!(found.iter().any(|v| v.contains("more than once")), "{found:?}");
+
+        let mut swapped = good_events();
+        swapped.swap(1, 2);
+        let found = events_follow_changes(&created, &[order("a", 3)], &swapped).violations;
+        assert!(found.iter().any(|v| v.contains("out of version order")), "{found:?}");
+
+        let found = events_follow_changes(&["b".to_owned()], &[order("a", 3)], &good_events()).violations;
+        assert!(found.iter().any(|v| v.contains("order b") && v.contains("not in the orders database")), "{found:?}");
+    }
+
+    #[test]
+    fn an_event_without_its_change_is_reported() {
+        assert!(no_event_without_change(&[order("a", 3)], &good_timeline(), &good_events()).violations.is_empty());
+
+        let found = no_event_without_change(&[order("a", 2)], &good_timeline(), &good_events()).violations;
+        assert!(found.iter().any(|v| v.contains("version 3 but the row is at version 2")), "{found:?}");
+
+        let mut timeline = good_timeline();
+        timeline.pop();
+        let found = no_event_without_change(&[order("a", 3)], &timeline, &good_events()).violations;
+        assert!(found.iter().any(|v| v.contains("entered delivered, no timeline entry")), "{found:?}");
+
+        let mut events = good_events();
+        events.push(event(EventKind::Updated, "ghost", 2, None));
+        let found = no_event_without_change(&[order("a", 3)], &good_timeline(), &events).violations;
+        assert!(found.iter().any(|v| v.contains("order ghost")), "{found:?}");
+    }
+
+    #[test]
+    fn a_socket_that_missed_a_status_is_reported_unless_a_refetch_showed_it() {
+        let socket = |received: &[&str], refetched: &[&str]| SocketRecord {
+            order_id: "a".into(),
+            received: received.iter().map(|s| (*s).to_owned()).collect(),
+            refetched: refetched.iter().map(|s| (*s).to_owned()).collect(),
+            ..SocketRecord::default()
+        };
+        let complete = socket(&["created", "courier_assigned", "delivered"], &[]);
+        let caught_up = socket(&["created"], &["created", "courier_assigned", "delivered"]);
+        assert!(sockets_saw_every_status(&[complete, caught_up], &good_timeline()).violations.is_empty());
+
+        let missed = socket(&["created", "courier_assigned"], &["created"]);
+        let found = sockets_saw_every_status(&[missed], &good_timeline()).violations;
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("order a") && found[0].contains("delivered"), "{found:?}");
+    }
+
+    #[test]
+    fn a_command_applied_twice_or_a_doubled_order_is_reported() {
+        let created = vec!["a".to_owned()];
+        assert!(no_command_applied_twice(&created, &[order("a", 3)], &good_timeline()).violations.is_empty());
+
+        let mut timeline = good_timeline();
+        timeline.push(entry("a", 4, "delivered"));
+        let found = no_command_applied_twice(&created, &[order("a", 4)], &timeline).violations;
+        assert!(found.iter().any(|v| v.contains("delivered entered 2 times")), "{found:?}");
+
+        let mut twin = order("b", 1);
+        twin.number = order("a", 1).number;
+        let found = no_command_applied_twice(&created, &[order("a", 3), twin], &good_timeline()).violations;
+        assert!(found.iter().any(|v| v.contains("order b") && v.contains("never got it created")), "{found:?}");
+        assert!(found.iter().any(|v| v.contains("2 orders")), "{found:?}");
+
+        let mut busy = order("a", 3);
+        busy.applied_commands = 3;
+        let found = no_command_applied_twice(&created, &[busy], &good_timeline()).violations;
+        assert!(found.iter().any(|v| v.contains("3 commands applied but only 2 changes")), "{found:?}");
+    }
+
+    #[test]
+    fn a_cdek_order_registered_twice_or_lost_is_reported() {
+        let cdek = vec!["a".to_owned(), "b".to_owned()];
+        let mut registered = order("a", 3);
+        registered.carrier_reference = Some("1100000001".into());
+        let orders = vec![registered, order("b", 2)];
+        assert!(cdek_registered_once(&cdek, &orders, &["a".to_owned(), "x".to_owned()]).violations.is_empty());
+
+        let found = cdek_registered_once(&cdek, &orders, &["a".to_owned(), "a".to_owned()]).violations;
+        assert!(found.iter().any(|v| v.contains("order a: registered 2 times")), "{found:?}");
+
+        let found = cdek_registered_once(&cdek, &orders, &[]).violations;
+        assert!(found.iter().any(|v| v.contains("order a: has a CDEK number")), "{found:?}");
+    }
+}
