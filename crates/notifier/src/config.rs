@@ -101,7 +101,8 @@ impl WsConfig {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            http: HttpConfig::with_port(8082),
+            // Every socket is a connection: a worker may hold as many as the instance does.
+            http: HttpConfig { max_connections_per_worker: 100_000, ..HttpConfig::with_port(8082) },
             kafka: KafkaConfig { consumer_group: "notifier".into(), ..KafkaConfig::default() },
             log: LogConfig::default(),
             tracking: TrackingConfig::default(),

@@ -138,8 +138,8 @@ impl Feed {
     }
 }
 
-/// Applies one event; `Ok(false)` when it was stale.
-fn apply(hub: &Hub, topic: Topic, bytes: &[u8]) -> Result<bool, BadEvent> {
+/// Applies one event taken from `topic`; `Ok(false)` when it was stale.
+pub fn apply(hub: &Hub, topic: Topic, bytes: &[u8]) -> Result<bool, BadEvent> {
     let envelope = Envelope::decode_checked(bytes).map_err(|e| BadEvent::new(format!("undecodable: {e}")))?;
     match (topic, envelope.payload) {
         (Topic::OrderCreated, Some(Payload::OrderCreated(created))) => {

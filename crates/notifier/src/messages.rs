@@ -208,7 +208,7 @@ pub struct Subscribed<'a> {
 }
 
 /// What a client may send. Customers send nothing (pings aside); ops send `subscribe`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
     Subscribe {
@@ -217,6 +217,14 @@ pub enum ClientMessage {
         key: Option<String>,
         scope: Scope,
     },
+}
+
+impl ClientMessage {
+    /// Parses a client's text or binary message, strictly (unknown fields and types are
+    /// errors). The scope is checked separately ([`Scope::validate`]), after the key.
+    pub fn parse(text: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(text)
+    }
 }
 
 /// Which orders and couriers an ops socket follows.
@@ -272,7 +280,7 @@ mod tests {
 
     #[test]
     fn subscribe_messages_are_parsed_strictly() {
-        let parse = |text: &str| serde_json::from_str::<ClientMessage>(text);
+        let parse = |text: &str| ClientMessage::parse(text.as_bytes());
         let ClientMessage::Subscribe { key, scope } = parse(r#"{"type":"subscribe","scope":"all"}"#).unwrap();
         assert_eq!((key, scope), (None, Scope::All));
         let ClientMessage::Subscribe { scope, .. } = parse(

@@ -2,17 +2,20 @@
 //! endpoints (`/healthz`, `/readyz`, `/metrics`) and the request log with request ids.
 
 use std::net::TcpListener;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use slog::{Logger, debug, error, info, o};
 
+use crate::api_error::ApiError;
 use crate::config::ConfigError;
+use crate::json_body::{BodyLimit, BodyTimeout};
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
 
@@ -27,13 +30,39 @@ pub struct HttpConfig {
     pub workers: usize,
     /// How long a graceful shutdown waits for requests in flight.
     pub shutdown_timeout_secs: u64,
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes (413 `body_too_large` past it).
     pub max_body_bytes: usize,
+    /// Largest request head accepted: the header names and values together, in bytes
+    /// (431 `headers_too_large` past it). At most 131072: past that actix-web's own parser
+    /// answers 431 without a body, as it does past 96 headers.
+    pub max_header_bytes: usize,
+    /// A client must have sent a whole request head this long after it connected (or after
+    /// its previous request), else it gets 408 and the connection is closed: slow-loris
+    /// clients and connections that never send anything are cut off.
+    pub client_request_timeout_ms: u64,
+    /// A client must have sent a whole request body within this (408 `body_timeout`).
+    pub body_timeout_ms: u64,
+    /// An idle keep-alive connection is closed after this long.
+    pub keep_alive_secs: u64,
+    /// Open connections per worker thread; past it new connections wait in the listen
+    /// backlog until one closes (actix-web's default is 25000).
+    pub max_connections_per_worker: usize,
 }
 
 impl HttpConfig {
     pub fn with_port(port: u16) -> Self {
-        Self { host: "127.0.0.1".into(), port, workers: 0, shutdown_timeout_secs: 10, max_body_bytes: 256 * 1024 }
+        Self {
+            host: "127.0.0.1".into(),
+            port,
+            workers: 0,
+            shutdown_timeout_secs: 10,
+            max_body_bytes: 256 * 1024,
+            max_header_bytes: 16 * 1024,
+            client_request_timeout_ms: 5000,
+            body_timeout_ms: 30_000,
+            keep_alive_secs: 5,
+            max_connections_per_worker: 25_000,
+        }
     }
 
     pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
@@ -42,6 +71,21 @@ impl HttpConfig {
         }
         if self.max_body_bytes == 0 {
             return Err(ConfigError::invalid(format!("{section}.max_body_bytes"), "must be at least 1"));
+        }
+        if !(1..=MAX_HEAD_BYTES).contains(&self.max_header_bytes) {
+            return Err(ConfigError::invalid(
+                format!("{section}.max_header_bytes"),
+                format!("must be between 1 and {MAX_HEAD_BYTES}"),
+            ));
+        }
+        for (key, value) in [
+            ("client_request_timeout_ms", self.client_request_timeout_ms),
+            ("body_timeout_ms", self.body_timeout_ms),
+            ("max_connections_per_worker", self.max_connections_per_worker as u64),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::invalid(format!("{section}.{key}"), "must be at least 1"));
+            }
         }
         Ok(())
     }
@@ -91,6 +135,33 @@ async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
 
 async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render())
+}
+
+/// actix-web's own limit of a request head (its parser's buffer), in bytes.
+const MAX_HEAD_BYTES: usize = 131_072;
+
+/// The request head limit of an app (see [`limit_headers`]).
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderLimit(pub usize);
+
+/// Middleware (use with `actix_web::middleware::from_fn`): answers 431
+/// `headers_too_large` when the request's header names and values together exceed the
+/// app's [`HeaderLimit`], before any handler runs.
+pub async fn limit_headers(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let limit = request.app_data::<web::Data<HeaderLimit>>().map_or(MAX_HEAD_BYTES, |limit| limit.0);
+    let size: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+    if size > limit {
+        let error = ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!("the request's headers may be at most {limit} bytes together"),
+        );
+        return Ok(request.error_response(error).map_into_right_body());
+    }
+    Ok(next.call(request).await?.map_into_left_body())
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -170,6 +241,9 @@ where
     let metrics = web::Data::new(metrics);
     let readiness = web::Data::new(readiness);
     let max_body = config.max_body_bytes;
+    let header_limit = web::Data::new(HeaderLimit(config.max_header_bytes));
+    let body_limit = web::Data::new(BodyLimit(max_body));
+    let body_timeout = web::Data::new(BodyTimeout(Duration::from_millis(config.body_timeout_ms)));
     let server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .app_data(log.clone())
@@ -177,6 +251,10 @@ where
             .app_data(readiness.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(web::JsonConfig::default().limit(max_body))
+            .app_data(header_limit.clone())
+            .app_data(body_limit.clone())
+            .app_data(body_timeout.clone())
+            .wrap(actix_web::middleware::from_fn(limit_headers))
             .wrap(actix_web::middleware::from_fn(observe))
             .configure(ops_routes)
             .configure(routes.clone())
@@ -184,6 +262,9 @@ where
     })
     .listen(listener)?
     .workers(config.worker_count())
+    .client_request_timeout(Duration::from_millis(config.client_request_timeout_ms))
+    .keep_alive(Duration::from_secs(config.keep_alive_secs))
+    .max_connections(config.max_connections_per_worker)
     .shutdown_timeout(config.shutdown_timeout_secs)
     .disable_signals()
     .run();

@@ -1,5 +1,7 @@
-//! Reading JSON request bodies with errors that say where: a size limit (413), the
-//! content type (415), and the path of the field serde stopped at (400).
+//! Reading request bodies with errors that say where: a size limit (413), a time limit
+//! (408), the content type (415), and the path of the field serde stopped at (400).
+
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -11,8 +13,64 @@ use serde::de::DeserializeOwned;
 use crate::api_error::ApiError;
 
 /// The body limit of an app, in bytes (put it in the app data; 256 KiB without).
+/// `platform::http::serve` puts `http.max_body_bytes` there; a resource may set its own.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
+
+/// How long a client may take to send a whole body (app data; 30 s without).
+/// `platform::http::serve` puts `http.body_timeout_ms` there.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
+
+/// A body of any content type, read whole within the [`BodyLimit`] and [`BodyTimeout`].
+pub struct RawBody(pub web::Bytes);
+
+impl FromRequest for RawBody {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let reading = read(request, payload);
+        Box::pin(async move { reading.await.map(RawBody) })
+    }
+}
+
+/// Reads the whole body: 413 `body_too_large` as soon as it is known to exceed the
+/// limit (by its `Content-Length` or by what has arrived), 408 `body_timeout` when it has
+/// not all arrived in time.
+fn read(request: &HttpRequest, payload: &mut Payload) -> LocalBoxFuture<'static, Result<web::Bytes, ApiError>> {
+    let limit = request.app_data::<web::Data<BodyLimit>>().map_or(256 * 1024, |limit| limit.0);
+    let timeout = request.app_data::<web::Data<BodyTimeout>>().map_or(Duration::from_secs(30), |timeout| timeout.0);
+    let declared_length = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    let mut payload = payload.take();
+    Box::pin(async move {
+        if declared_length.is_some_and(|length| length > limit) {
+            return Err(too_large(limit));
+        }
+        let reading = async {
+            let mut raw = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|error| ApiError::bad_request("unreadable_body", error.to_string()))?;
+                if raw.len() + chunk.len() > limit {
+                    return Err(too_large(limit));
+                }
+                raw.extend_from_slice(&chunk);
+            }
+            Ok(raw.freeze())
+        };
+        tokio::time::timeout(timeout, reading).await.unwrap_or_else(|_| {
+            Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!("the whole body must arrive within {} ms", timeout.as_millis()),
+            ))
+        })
+    })
+}
 
 /// A JSON body: the value and the raw bytes it came from.
 pub struct JsonBody<T> {
@@ -25,18 +83,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = request.app_data::<web::Data<BodyLimit>>().map_or(256 * 1024, |limit| limit.0);
         let content_type = request
             .headers()
             .get(actix_web::http::header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .map(|value| value.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
-        let declared_length = request
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let reading = read(request, payload);
         Box::pin(async move {
             if let Some(content_type) = content_type {
                 if content_type != "application/json" && !content_type.ends_with("+json") {
@@ -47,18 +99,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     ));
                 }
             }
-            if declared_length.is_some_and(|length| length > limit) {
-                return Err(too_large(limit));
-            }
-            let mut raw = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|error| ApiError::bad_request("unreadable_body", error.to_string()))?;
-                if raw.len() + chunk.len() > limit {
-                    return Err(too_large(limit));
-                }
-                raw.extend_from_slice(&chunk);
-            }
-            let raw = raw.freeze();
+            let raw = reading.await?;
             let value = parse(&raw)?;
             Ok(JsonBody { value, raw })
         })

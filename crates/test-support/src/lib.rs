@@ -8,6 +8,7 @@
 
 mod broker;
 pub mod events;
+pub mod limits;
 mod proxy;
 pub mod service;
 

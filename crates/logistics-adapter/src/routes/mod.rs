@@ -9,6 +9,7 @@ use std::sync::Arc;
 use actix_web::web;
 use platform::Secret;
 use platform::api_error::ApiError;
+use platform::json_body::BodyLimit;
 use prometheus::IntCounterVec;
 use tokio::sync::Notify;
 
@@ -31,7 +32,7 @@ pub struct AppState {
 pub fn configure(config: &mut web::ServiceConfig) {
     config.service(
         web::resource("/webhooks/cdek/{secret}")
-            .app_data(web::PayloadConfig::new(MAX_WEBHOOK_BYTES))
+            .app_data(web::Data::new(BodyLimit(MAX_WEBHOOK_BYTES)))
             .route(web::post().to(webhooks::receive))
             .default_service(web::to(method_not_allowed)),
     );

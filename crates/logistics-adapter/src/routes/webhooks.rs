@@ -6,17 +6,17 @@
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use platform::api_error::ApiError;
 use platform::http::RequestLog;
-use serde::Deserialize;
+use platform::json_body::RawBody;
 use slog::{info, warn};
 
 use super::AppState;
-use crate::cdek::model::WebhookPayload;
+use crate::cdek::webhook::{self, Received};
 
 pub async fn receive(
     state: web::Data<AppState>,
     request: HttpRequest,
     secret: web::Path<String>,
-    body: web::Bytes,
+    body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     let count = |outcome: &str| state.webhooks.with_label_values(&[outcome]).inc();
     if !state.webhook_secret.matches(&secret) {
@@ -24,22 +24,18 @@ pub async fn receive(
         return Err(ApiError::not_found("not_found", "no such resource"));
     }
     let log = request.extensions().get::<RequestLog>().map(|l| l.0.clone());
-    let malformed = |e: serde_json::Error| {
-        count("malformed");
-        ApiError::bad_request("invalid_webhook", format!("not a CDEK webhook: {e}"))
-    };
-    // Parsed once: the JSON is what the inbox keeps, the payload what the route reads.
-    let json: serde_json::Value = serde_json::from_slice(&body).map_err(malformed)?;
-    let payload = WebhookPayload::deserialize(&json).map_err(malformed)?;
-    if payload.kind != "ORDER_STATUS" {
+    let (payload, json) = match webhook::parse(&body.0) {
+        Ok(Received::OrderStatus { payload, json }) => (payload, json),
         // Not subscribed to; answered 200 so CDEK does not switch the URL off.
-        count("ignored");
-        return Ok(HttpResponse::Ok().json(serde_json::json!({})));
-    }
-    if payload.uuid.is_empty() || payload.uuid.len() > 64 || payload.attributes.code.len() > 100 {
-        count("malformed");
-        return Err(ApiError::bad_request("invalid_webhook", "uuid and attributes.code must be short, non-empty text"));
-    }
+        Ok(Received::Other { .. }) => {
+            count("ignored");
+            return Ok(HttpResponse::Ok().json(serde_json::json!({})));
+        }
+        Err(error) => {
+            count("malformed");
+            return Err(ApiError::bad_request("invalid_webhook", error.to_string()));
+        }
+    };
     let known = state
         .store
         .record_webhook(&payload.uuid, &payload.attributes.code, json)

@@ -375,7 +375,7 @@ impl Socket {
             self.error("unexpected_message", "this socket only receives").await;
             return Ok(());
         };
-        let message = match serde_json::from_slice::<ClientMessage>(text) {
+        let message = match ClientMessage::parse(text) {
             Ok(message) => message,
             Err(error) => {
                 if watch.is_none() && !authorized {
