@@ -105,6 +105,11 @@ impl Ingest {
         Ok(Self { filters, max_batch, positions, producer, topic, shards, points, latency })
     }
 
+    /// Most points in one batch (`couriers.max_batch`).
+    pub fn max_batch(&self) -> usize {
+        self.max_batch
+    }
+
     pub fn positions(&self) -> &Positions {
         &self.positions
     }

@@ -23,9 +23,18 @@ const SAVE: &str = r"
 local stored = redis.call('HGET', KEYS[1], 't')
 if stored and tonumber(stored) >= tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[1], 'lat', ARGV[1], 'lon', ARGV[2], 't', ARGV[3], 'acc', ARGV[4], 'speed', ARGV[5], 'heading', ARGV[6])
-redis.call('GEOADD', KEYS[2], ARGV[2], ARGV[1], ARGV[7])
+redis.call('GEOADD', KEYS[2], ARGV[2], ARGV[8], ARGV[7])
 return 1
 ";
+
+/// Redis GEO sets hold latitudes up to ±85.05112878° only (Web Mercator) and refuse the
+/// rest: a position or a search centre beyond is put on that line in the GEO set (the
+/// hash keeps the true latitude), so neither fails.
+const GEO_MAX_LAT: f64 = 85.051_128_78;
+
+fn geo_lat(lat: f64) -> f64 {
+    lat.clamp(-GEO_MAX_LAT, GEO_MAX_LAT)
+}
 
 /// Memory kept for couriers while Redis is away.
 const MAX_REMEMBERED: usize = 200_000;
@@ -118,7 +127,8 @@ impl Positions {
                 .arg(position.accuracy_m)
                 .arg(position.speed_mps.map_or(String::new(), |s| s.to_string()))
                 .arg(position.heading_deg.map_or(String::new(), |h| h.to_string()))
-                .arg(courier.as_str());
+                .arg(courier.as_str())
+                .arg(geo_lat(position.point.lat()));
             tokio::time::timeout(self.config.timeout(), invocation.invoke_async::<i64>(&mut conn))
                 .await
                 .map_err(|_| "timed out".to_owned())?
@@ -138,7 +148,7 @@ impl Positions {
             .arg(self.geo_key())
             .arg("FROMLONLAT")
             .arg(center.lon())
-            .arg(center.lat())
+            .arg(geo_lat(center.lat()))
             .arg("BYRADIUS")
             .arg(radius_m)
             .arg("m")

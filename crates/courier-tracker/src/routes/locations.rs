@@ -15,7 +15,7 @@ use crate::ingest::Outcome;
 /// nothing of it is published.
 #[utoipa::path(
     post, path = "/couriers/{id}/locations", tag = "couriers",
-    params(("id" = String, Path, description = "Courier id")),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = "Courier id: 1 to 64 letters, digits, `-`, `_`, `.` and `:`")),
     request_body = Batch,
     responses(
         (status = 200, body = Outcome),

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use actix_web::http::header;
 use actix_web::web;
 use domain::ids::CourierId;
 use platform::Secret;
@@ -36,21 +37,23 @@ pub struct AppState {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Batch {
-    /// Oldest first or not: points are taken in time order.
-    #[schema(value_type = Vec<PointSchema>)]
+    /// Oldest first or not: points are taken in time order. At least one; at most
+    /// `couriers.max_batch` (the served document says how many).
+    #[schema(value_type = Vec<PointSchema>, min_items = 1)]
     pub points: Vec<RawPoint>,
 }
 
-/// One reported position (the schema of `RawPoint`).
+/// One reported position (the schema of `RawPoint`, which refuses unknown fields too).
 #[allow(dead_code)]
-#[derive(utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PointSchema {
     #[schema(example = 55.7512)]
     lat: f64,
     #[schema(example = 37.6184)]
     lon: f64,
     /// RFC 3339.
-    #[schema(example = "2026-11-21T12:00:00Z")]
+    #[schema(example = "2026-11-21T12:00:00Z", format = DateTime)]
     recorded_at: String,
     /// Radius of the 68 % confidence circle, metres.
     #[schema(example = 8.0)]
@@ -73,23 +76,28 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(
             web::resource("/couriers/nearby")
                 .route(web::get().to(nearby::nearby))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET")),
         )
         .service(
             web::resource("/couriers/{id}/locations")
                 .route(web::post().to(locations::post))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("POST")),
         )
         .service(
             web::resource("/couriers/{id}/ws")
                 .route(web::get().to(ws::connect))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET")),
         )
         .configure(docs::configure);
 }
 
-async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::method_not_allowed())
+/// A JSON 405 with the `Allow` header listing the methods the path takes (RFC 9110 15.5.6).
+fn method_not_allowed(allow: &'static str) -> actix_web::Route {
+    web::to(move || async move {
+        let mut response = actix_web::ResponseError::error_response(&ApiError::method_not_allowed());
+        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static(allow));
+        response
+    })
 }
 
 fn courier_id(raw: &str) -> Result<CourierId, ApiError> {

@@ -13,11 +13,15 @@ use crate::ingest::positions::Nearby;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct NearbyQuery {
+    #[param(minimum = -90, maximum = 90)]
     pub lat: f64,
+    #[param(minimum = -180, maximum = 180)]
     pub lon: f64,
     /// Metres, 1 to 50 000.
+    #[param(minimum = 1, maximum = 50_000)]
     pub radius_m: f64,
     /// 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
 }
 

@@ -20,11 +20,18 @@ const IDLE_LIMIT: Duration = Duration::from_secs(60);
 /// Opens the WebSocket after checking the courier token (header or `?token=`).
 #[utoipa::path(
     get, path = "/couriers/{id}/ws", tag = "couriers",
-    params(("id" = String, Path, description = "Courier id")),
+    params(
+        ("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = "Courier id: 1 to 64 letters, digits, `-`, `_`, `.` and `:`"),
+        ("Upgrade" = String, Header, pattern = "^.*[Ww][Ee][Bb][Ss][Oo][Cc][Kk][Ee][Tt].*$", description = "A WebSocket handshake (RFC 6455)"),
+        ("Connection" = String, Header, pattern = "^.*[Uu][Pp][Gg][Rr][Aa][Dd][Ee].*$"),
+        ("Sec-WebSocket-Version" = String, Header, pattern = "^13$"),
+        ("Sec-WebSocket-Key" = String, Header, pattern = "^[A-Za-z0-9+/]{21}[AQgw]==$", description = "16 random bytes, base64"),
+    ),
     responses(
         (status = 101, description = "Switching protocols: send batches as text messages"),
+        (status = 400, description = "`invalid_courier_id`; `not_a_websocket` when the handshake headers are missing or wrong", body = ErrorBody),
         (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 403, description = "`token_for_another_courier`", body = ErrorBody),
     ),
     security(("courier_token" = []))
 )]
@@ -36,6 +43,7 @@ pub async fn connect(
 ) -> Result<HttpResponse, ApiError> {
     let courier = courier_id(&id)?;
     auth::courier(&request, &state.token_secret, &courier)?;
+    check_handshake(&request)?;
     let (response, mut session, stream) = actix_ws::handle(&request, body)
         .map_err(|error| ApiError::bad_request("not_a_websocket", error.to_string()))?;
     let mut stream = stream
@@ -80,6 +88,26 @@ pub async fn connect(
         let _ = session.close(reason).await;
     });
     Ok(response)
+}
+
+/// RFC 6455 4.2.1: version 13, and a `Sec-WebSocket-Key` of 16 bytes in base64 (actix-ws
+/// also takes the drafts' versions 7 and 8, and checks only that there is a key).
+fn check_handshake(request: &HttpRequest) -> Result<(), ApiError> {
+    if request.headers().get("sec-websocket-version").is_some_and(|version| version.as_bytes() != b"13") {
+        return Err(ApiError::bad_request("not_a_websocket", "Sec-WebSocket-Version must be 13"));
+    }
+    let key = request.headers().get("sec-websocket-key").map(|value| value.as_bytes());
+    let well_formed = key.is_some_and(|key| {
+        key.len() == 24
+            && key.ends_with(b"==")
+            && key.iter().take(22).all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+            && key.get(21).is_some_and(|b| matches!(b, b'A' | b'Q' | b'g' | b'w'))
+    });
+    if well_formed {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request("not_a_websocket", "Sec-WebSocket-Key must be 16 bytes in base64"))
+    }
 }
 
 /// The answer to one message: the ingest outcome, or an error object.

@@ -2,4 +2,5 @@
 //! converted to and from the domain types here, so the domain never sees JSON.
 
 pub mod input;
+pub mod schema;
 pub mod views;

@@ -17,7 +17,7 @@ fn courier_id(raw: &str) -> Result<CourierId, ApiError> {
 /// one of its orders now.
 #[utoipa::path(
     get, path = "/couriers/{id}/location", tag = "couriers",
-    params(("id" = String, Path, description = "Courier id")),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = "Courier id")),
     responses(
         (status = 200, body = CourierLocationView),
         (status = 400, body = ErrorBody),
@@ -49,7 +49,7 @@ pub async fn location(
 /// The courier's orders of this store, newest first (active ones by default).
 #[utoipa::path(
     get, path = "/couriers/{id}/orders", tag = "couriers",
-    params(("id" = String, Path, description = "Courier id"), CourierOrdersQuery),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = "Courier id"), CourierOrdersQuery),
     responses((status = 200, body = ListView), (status = 400, body = ErrorBody)),
     security(("api_key" = []))
 )]

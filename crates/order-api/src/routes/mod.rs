@@ -17,7 +17,8 @@
 //! | GET | /track/{token} | public tracking view and live ticket (no API key); the tracking page for browsers |
 //! | GET | /web/… | the pages' files (see [`pages`]) |
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::web;
 use domain::ids::OrderId;
 
 use platform::api_error::ApiError;
@@ -42,38 +43,43 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::resource("/orders")
                 .route(web::post().to(orders::create))
                 .route(web::get().to(orders::list))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET, POST")),
         )
         .service(
             web::resource("/orders/{id}")
                 .route(web::get().to(orders::get))
                 .route(web::delete().to(orders::cancel))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET, DELETE")),
         )
         .service(
             web::resource("/orders/{id}/status")
                 .route(web::get().to(orders::status))
                 .route(web::patch().to(orders::update_status))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(method_not_allowed("GET, PATCH")),
         )
-        .service(one("/orders/{id}/track", web::get().to(orders::track)))
-        .service(one("/orders/{id}/delivery-time", web::get().to(orders::delivery_time)))
-        .service(one("/orders/{id}/assign-courier", web::post().to(orders::assign_courier)))
-        .service(one("/orders/{id}/notify", web::post().to(orders::notify)))
-        .service(one("/couriers/{id}/location", web::get().to(couriers::location)))
-        .service(one("/couriers/{id}/orders", web::get().to(couriers::orders)))
-        .service(one("/track/{token}", web::get().to(tracking::public_view)))
-        .service(one("/ops", web::get().to(pages::ops)))
+        .service(one("/orders/{id}/track", "GET", web::get().to(orders::track)))
+        .service(one("/orders/{id}/delivery-time", "GET", web::get().to(orders::delivery_time)))
+        .service(one("/orders/{id}/assign-courier", "POST", web::post().to(orders::assign_courier)))
+        .service(one("/orders/{id}/notify", "POST", web::post().to(orders::notify)))
+        .service(one("/couriers/{id}/location", "GET", web::get().to(couriers::location)))
+        .service(one("/couriers/{id}/orders", "GET", web::get().to(couriers::orders)))
+        .service(one("/track/{token}", "GET", web::get().to(tracking::public_view)))
+        .service(one("/ops", "GET", web::get().to(pages::ops)))
         .configure(docs::configure);
 }
 
 /// A resource with one route; other methods get a JSON 405.
-fn one(path: &str, route: actix_web::Route) -> actix_web::Resource {
-    web::resource(path).route(route).default_service(web::to(method_not_allowed))
+fn one(path: &str, allow: &'static str, route: actix_web::Route) -> actix_web::Resource {
+    web::resource(path).route(route).default_service(method_not_allowed(allow))
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::method_not_allowed())
+/// A JSON 405 with the `Allow` header listing the methods the path takes (RFC 9110 15.5.6).
+fn method_not_allowed(allow: &'static str) -> actix_web::Route {
+    web::to(move || async move {
+        let mut response = actix_web::ResponseError::error_response(&ApiError::method_not_allowed());
+        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static(allow));
+        response
+    })
 }
 
 /// The `{id}` of a path as an order id.

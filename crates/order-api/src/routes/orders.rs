@@ -27,7 +27,7 @@ const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 #[utoipa::path(
     post, path = "/orders", tag = "orders",
     request_body = CreateOrder,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable characters; retries with the same key and body are safe")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "1 to 200 printable ASCII characters; retries with the same key and body are safe")),
     responses(
         (status = 201, description = "Created", body = CreatedView),
         (status = 400, description = "Invalid input", body = ErrorBody),
@@ -92,7 +92,7 @@ fn idempotency_key(request: &HttpRequest, raw: &[u8]) -> Result<Option<Idempoten
 /// Get an order with its timeline.
 #[utoipa::path(
     get, path = "/orders/{id}", tag = "orders",
-    params(("id" = String, Path, description = "Order id (UUID)")),
+    params(("id" = String, Path, format = Uuid, description = "Order id (UUID)")),
     responses(
         (status = 200, body = OrderView),
         (status = 400, description = "`invalid_order_id`", body = ErrorBody),
@@ -175,7 +175,7 @@ pub async fn list(
 /// The order's current status and the change that brought it there.
 #[utoipa::path(
     get, path = "/orders/{id}/status", tag = "orders",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, format = Uuid, description = "Order id (UUID)")),
     responses((status = 200, body = StatusView), (status = 404, body = ErrorBody)),
     security(("api_key" = []))
 )]
@@ -191,7 +191,7 @@ pub async fn status(
 /// Move the order to another status, as the status machine allows.
 #[utoipa::path(
     patch, path = "/orders/{id}/status", tag = "orders",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, format = Uuid, description = "Order id (UUID)")),
     request_body = UpdateStatus,
     responses(
         (status = 200, body = OrderView),
@@ -218,7 +218,7 @@ pub async fn update_status(
 /// Cancel the order. Allowed only before pickup (409 `too_late_to_cancel` after).
 #[utoipa::path(
     delete, path = "/orders/{id}", tag = "orders",
-    params(("id" = String, Path), CancelQuery),
+    params(("id" = String, Path, format = Uuid, description = "Order id (UUID)"), CancelQuery),
     responses((status = 200, body = OrderView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = []))
 )]
@@ -236,7 +236,7 @@ pub async fn cancel(
 /// Where the courier is, the path so far and the timeline.
 #[utoipa::path(
     get, path = "/orders/{id}/track", tag = "orders",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, format = Uuid, description = "Order id (UUID)")),
     responses((status = 200, body = TrackView), (status = 404, body = ErrorBody)),
     security(("api_key" = []))
 )]
@@ -252,7 +252,7 @@ pub async fn track(
 /// The expected delivery time: the live ETA, or a static estimate from the distance.
 #[utoipa::path(
     get, path = "/orders/{id}/delivery-time", tag = "orders",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, format = Uuid, description = "Order id (UUID)")),
     responses((status = 200, body = DeliveryTimeView), (status = 404, body = ErrorBody)),
     security(("api_key" = []))
 )]
@@ -274,7 +274,7 @@ pub async fn delivery_time(
 /// Assign (or reassign) a courier. Own-courier orders only.
 #[utoipa::path(
     post, path = "/orders/{id}/assign-courier", tag = "orders",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, format = Uuid, description = "Order id (UUID)")),
     request_body = AssignCourier,
     responses((status = 200, body = OrderView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = []))
@@ -295,7 +295,7 @@ pub async fn assign_courier(
 /// Send a message to the order's customer (shown live on the tracking page).
 #[utoipa::path(
     post, path = "/orders/{id}/notify", tag = "orders",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, format = Uuid, description = "Order id (UUID)")),
     request_body = Notify,
     responses((status = 202, body = NotificationView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = []))
