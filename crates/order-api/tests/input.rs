@@ -114,14 +114,14 @@ async fn callers_without_a_valid_key_are_refused() {
     assert_eq!(basic.status(), 401);
     app.post("/orders", "wrong", &order_body("K-2")).await.expect_error(401, "invalid_api_key");
 
-    // Another store's order: refused, and nothing changes.
-    app.get(&format!("/orders/{id}"), KEY_B).await.expect_error(403, "order_of_another_store");
-    app.get(&format!("/orders/{id}"), KEY_B).await.expect_error(403, "order_of_another_store"); // also when cached
+    // Another store's order: 404 as if it did not exist (ids do not leak), and nothing changes.
+    app.get(&format!("/orders/{id}"), KEY_B).await.expect_error(404, "order_not_found");
+    app.get(&format!("/orders/{id}"), KEY_B).await.expect_error(404, "order_not_found"); // also when cached
     app.patch(&format!("/orders/{id}/status"), KEY_B, &json!({ "status": "cancelled" }))
         .await
-        .expect_error(403, "order_of_another_store");
-    app.delete(&format!("/orders/{id}"), KEY_B).await.expect_error(403, "order_of_another_store");
-    app.get(&format!("/orders/{id}/track"), KEY_B).await.expect_error(403, "order_of_another_store");
+        .expect_error(404, "order_not_found");
+    app.delete(&format!("/orders/{id}"), KEY_B).await.expect_error(404, "order_not_found");
+    app.get(&format!("/orders/{id}/track"), KEY_B).await.expect_error(404, "order_not_found");
     assert_eq!(app.get(&format!("/orders/{id}"), KEY_A).await.body["version"], 1);
     app.stop().await;
 }

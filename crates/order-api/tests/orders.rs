@@ -228,7 +228,7 @@ async fn notify_publishes_a_customer_notification() {
     assert_eq!(long.expect_error(400, "validation_failed")["reason"], "too_long");
     app.post(&format!("/orders/{id}/notify"), KEY_B, &json!({ "message": "hi" }))
         .await
-        .expect_error(403, "order_of_another_store");
+        .expect_error(404, "order_not_found");
     common::assert_event_count(&app.config.kafka, Topic::CustomerNotifications, 1).await;
     app.stop().await;
 }

@@ -14,4 +14,5 @@ pub mod proto {
 }
 
 pub use config::Config;
+pub use grpc::ORDER_DESCRIPTORS;
 pub use startup::Application;

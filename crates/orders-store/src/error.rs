@@ -54,9 +54,9 @@ impl From<StoreError> for platform::api_error::ApiError {
         use platform::api_error::ApiError;
         match error {
             StoreError::NotFound(id) => ApiError::not_found("order_not_found", format!("no order {id}")),
-            StoreError::WrongStore(id) => {
-                ApiError::forbidden("order_of_another_store", format!("order {id} belongs to another store"))
-            }
+            // Answered exactly like an order that does not exist, so a store cannot tell
+            // another store's order ids from made-up ones (docs/security.md).
+            StoreError::WrongStore(id) => ApiError::not_found("order_not_found", format!("no order {id}")),
             StoreError::VersionConflict { expected, current } => ApiError::conflict(
                 "version_conflict",
                 format!("the order is at version {current}, not {expected}; fetch it and try again"),

@@ -198,10 +198,9 @@ pub async fn observe(
     let mut response = next.call(request).await?;
 
     let status = response.status().as_u16();
-    let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
-    // Paths that carry a secret (a tracking token, a webhook secret) are logged as their
-    // route pattern, so the secret never reaches a log line.
-    let path = if route.contains("{token}") || route.contains("{secret}") { route.clone() } else { path };
+    let pattern = response.request().match_pattern();
+    let path = logged_path(pattern.as_deref(), path);
+    let route = pattern.unwrap_or_else(|| "unmatched".to_owned());
     let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
         metrics.http_requests.with_label_values(&[method.as_str(), route.as_str(), &status.to_string()]).inc();
@@ -221,6 +220,24 @@ pub async fn observe(
         info!(log, "request"; "method" => method, "path" => path, "status" => status, "elapsed_ms" => elapsed_ms);
     }
     Ok(response)
+}
+
+/// The path as the request log shows it. Paths that carry a secret (a tracking token, a
+/// webhook secret) are logged as their route pattern, and a path no route matched by its
+/// first segment only (`/track/…`): a caller's misplaced secret, as in `/track/<token>/`
+/// or `/webhooks/cdek/<secret>/x`, must not reach a log line either.
+fn logged_path(pattern: Option<&str>, path: String) -> String {
+    match pattern {
+        Some(pattern) if pattern.contains("{token}") || pattern.contains("{secret}") => pattern.to_owned(),
+        Some(_) => path,
+        None => {
+            let mut segments = path.trim_start_matches('/').splitn(2, '/');
+            let first = segments.next().unwrap_or_default();
+            // A long first segment may itself be a token (`/<token>`).
+            let first = if first.len() > 24 { "…" } else { first };
+            if segments.next().is_some() { format!("/{first}/…") } else { format!("/{first}") }
+        }
+    }
 }
 
 /// Starts an actix-web server on `listener` with the operational endpoints, the
@@ -269,4 +286,34 @@ where
     .disable_signals()
     .run();
     Ok(server)
+}
+
+#[cfg(test)]
+mod logged_path_tests {
+    use super::logged_path;
+
+    #[test]
+    fn secrets_in_paths_never_reach_the_request_log() {
+        let token = "BPi6Z2Ao4FfWlRxU5i6UWRVD5A_wHiR_Vq4SKhgyv0I";
+        // Matched: the route pattern stands for a path that carries a secret.
+        assert_eq!(logged_path(Some("/track/{token}"), format!("/track/{token}")), "/track/{token}");
+        assert_eq!(
+            logged_path(Some("/webhooks/cdek/{secret}"), "/webhooks/cdek/s3cr3t".into()),
+            "/webhooks/cdek/{secret}"
+        );
+        // Matched, no secret: the path itself (ids help ops).
+        assert_eq!(logged_path(Some("/orders/{id}"), "/orders/0199-ab".into()), "/orders/0199-ab");
+        // Unmatched: only the first segment, whatever follows it.
+        for (path, logged) in [
+            (format!("/track/{token}/"), "/track/…"),
+            (format!("/track/{token}/x"), "/track/…"),
+            ("/webhooks/cdek/s3cr3t-0123456789/".to_owned(), "/webhooks/…"),
+            (format!("/ws/{token}"), "/ws/…"),
+            (format!("/{token}"), "/…"),
+            ("/nothing-here".to_owned(), "/nothing-here"),
+            ("/".to_owned(), "/"),
+        ] {
+            assert_eq!(logged_path(None, path.clone()), logged, "{path}");
+        }
+    }
 }

@@ -10,6 +10,7 @@ mod broker;
 pub mod events;
 pub mod limits;
 mod proxy;
+pub mod security_review;
 pub mod service;
 
 use std::future::Future;

@@ -160,6 +160,10 @@ impl Positions {
             .await
             .map_err(|_| "timed out".to_owned())?
             .map_err(|e| e.to_string())?;
+        if found.is_empty() {
+            // An empty pipeline answers nothing a Vec can be read from: no couriers, no query.
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for (courier, _) in &found {
             pipe.cmd("HMGET").arg(self.courier_key(courier)).arg("lat").arg("lon").arg("t");

@@ -139,6 +139,7 @@ pub fn point_at(lat: f64, lon: f64, at: DateTime<Utc>) -> Value {
     json!({ "lat": lat, "lon": lon, "recorded_at": at.to_rfc3339(), "accuracy_m": 5.0, "speed_mps": 8.0, "heading_deg": 10.0 })
 }
 
+#[allow(unused_imports)] // used by some test binaries only
 pub use test_support::events::order;
 
 /// Reads `topic` from the start for `within`, decoding every envelope.

@@ -97,8 +97,7 @@ fn idempotency_key(request: &HttpRequest, raw: &[u8]) -> Result<Option<Idempoten
         (status = 200, body = OrderView),
         (status = 400, description = "`invalid_order_id`", body = ErrorBody),
         (status = 401, body = ErrorBody),
-        (status = 403, description = "`order_of_another_store`", body = ErrorBody),
-        (status = 404, description = "`order_not_found`", body = ErrorBody),
+        (status = 404, description = "`order_not_found` (also for another store's order)", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]

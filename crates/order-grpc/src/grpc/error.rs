@@ -33,9 +33,8 @@ pub fn invalid(error: &FieldError) -> Status {
 pub fn from_store(error: StoreError) -> Status {
     match error {
         StoreError::NotFound(id) => status(Code::NotFound, "order_not_found", format!("no order {id}")),
-        StoreError::WrongStore(id) => {
-            status(Code::PermissionDenied, "order_of_another_store", format!("order {id} belongs to another store"))
-        }
+        // Like an order that does not exist: another store's ids do not leak (docs/security.md).
+        StoreError::WrongStore(id) => status(Code::NotFound, "order_not_found", format!("no order {id}")),
         StoreError::VersionConflict { expected, current } => {
             status(Code::Aborted, "version_conflict", format!("the order is at version {current}, not {expected}"))
         }

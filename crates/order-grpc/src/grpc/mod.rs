@@ -19,8 +19,9 @@ pub use service::OrderGrpc;
 
 use crate::proto::order_service_server::OrderServiceServer;
 
-/// The encoded descriptors of `order.proto` (and `events.proto`), for reflection.
-const ORDER_DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/order_descriptor.bin"));
+/// The encoded descriptors of `order.proto` (and `events.proto`), for reflection (and
+/// for the test that checks docs/security.md lists every RPC).
+pub const ORDER_DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/order_descriptor.bin"));
 
 /// Serves gRPC on `listener` until `shutdown` is cancelled, then drains the calls in
 /// flight.
