@@ -241,7 +241,7 @@ fn logged_path(pattern: Option<&str>, path: String) -> String {
 }
 
 /// Starts an actix-web server on `listener` with the operational endpoints, the
-/// request log and body limits, plus the service's own `routes`. Signals are left to
+/// request log, the header, body and time limits of `config`, plus the service's own `routes`. Signals are left to
 /// the [`Supervisor`](crate::supervisor::Supervisor), which stops the server gracefully.
 pub fn serve<F>(
     config: &HttpConfig,
