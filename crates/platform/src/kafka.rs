@@ -202,7 +202,16 @@ pub async fn fanout_consumer(
     let consumer = Arc::new(consumer);
     let (client, topics, timeout) = (Arc::clone(&consumer), topics.to_vec(), config.request_timeout());
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        let metadata = client.fetch_metadata(None, timeout)?;
+        // A broker that is slow to answer (busy, or just restarted) is asked again for up
+        // to a minute before start-up gives up (seen with the local broker under load).
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let metadata = loop {
+            match client.fetch_metadata(None, timeout) {
+                Ok(metadata) => break metadata,
+                Err(_) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(500)),
+                Err(error) => return Err(error.into()),
+            }
+        };
         let mut assignment = TopicPartitionList::new();
         let mut by_time = TopicPartitionList::new();
         for (topic, start) in &topics {
