@@ -39,3 +39,15 @@ fmt:
 # Clippy as CI runs it
 lint:
     cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The long load run with its invariant checks and report (docs/load-and-faults.md)
+load *args:
+    scripts/dev load {{args}}
+
+# The fault suite: faults under load on a stack of its own (docs/load-and-faults.md)
+faults *args:
+    scripts/faults {{args}}
+
+# The fuzz targets for a bounded time (docs/bad-input.md)
+fuzz *args:
+    scripts/fuzz {{args}}
