@@ -50,9 +50,10 @@ async fn a_wrong_method_gets_405_with_the_allowed_ones() {
 #[tokio::test]
 async fn a_malformed_websocket_handshake_is_refused() {
     let tracker = TestTracker::spawn("st-handshake").await;
+    // A connection that asked for an upgrade is not kept alive: one connection per handshake.
+    let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
     let handshake = |version: &str, key: &str| {
-        tracker
-            .client
+        client
             .get(format!("{}/couriers/c-1/ws", tracker.base))
             .bearer_auth(courier_token("c-1"))
             .header("Connection", "Upgrade")
@@ -69,5 +70,6 @@ async fn a_malformed_websocket_handshake_is_refused() {
     }
     let response = handshake("13", "dGhlIHNhbXBsZSBub25jZQ==").await.unwrap();
     assert_eq!(response.status().as_u16(), 101);
+    drop(response);
     tracker.stop().await;
 }
