@@ -131,12 +131,16 @@ pub struct Filtered {
     pub last: Option<Last>,
 }
 
+/// The point's coordinates if it and its readings are valid as the events carry them
+/// (`f32`: a speed too big for one is refused here, not turned into infinity).
 fn in_range(point: &RawPoint) -> Option<Coordinates> {
-    let values_ok = point.accuracy_m.is_finite()
-        && point.accuracy_m >= 0.0
-        && point.speed_mps.is_none_or(|s| s.is_finite() && s >= 0.0)
-        && point.heading_deg.is_none_or(|h| h.is_finite() && (0.0..=360.0).contains(&h));
-    if values_ok { Coordinates::parse(point.lat, point.lon).ok() } else { None }
+    Position::check_readings(
+        point.accuracy_m as f32,
+        point.speed_mps.map(|s| s as f32),
+        point.heading_deg.map(|h| h as f32),
+    )
+    .ok()?;
+    Coordinates::parse(point.lat, point.lon).ok()
 }
 
 /// Runs the filters over `batch` for a courier whose last accepted point is `last`.
@@ -242,8 +246,13 @@ mod tests {
         bad_speed.speed_mps = Some(-1.0);
         let mut nan_accuracy = point(55.7, 37.6, 3);
         nan_accuracy.accuracy_m = f64::NAN;
-        let filtered = run(None, &[point(91.0, 37.6, 10), point(55.7, 181.0, 9), bad_heading, bad_speed, nan_accuracy]);
-        assert_eq!(reasons(&filtered), [Drop::OutOfRange; 5]);
+        let mut speed_beyond_f32 = point(55.7, 37.6, 2);
+        speed_beyond_f32.speed_mps = Some(1e300);
+        let filtered = run(
+            None,
+            &[point(91.0, 37.6, 10), point(55.7, 181.0, 9), bad_heading, bad_speed, nan_accuracy, speed_beyond_f32],
+        );
+        assert_eq!(reasons(&filtered), [Drop::OutOfRange; 6]);
         assert!(filtered.accepted.is_empty());
     }
 
