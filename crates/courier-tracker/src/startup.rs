@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use actix_web::web;
 use domain::topics::Topic;
-use platform::json_body::BodyLimit;
 use platform::kafka::{self, DeadLetters, KafkaProbe};
 use platform::logging::{self, Logging};
 use platform::metrics::Metrics;
@@ -98,9 +97,9 @@ impl Application {
             ops_keys,
             max_message_bytes: config.http.max_body_bytes,
         });
-        let limit = web::Data::new(BodyLimit(config.http.max_body_bytes));
+        // The body limit comes with http::serve, from the same [http] max_body_bytes.
         let app_routes = move |cfg: &mut web::ServiceConfig| {
-            cfg.app_data(state.clone()).app_data(limit.clone());
+            cfg.app_data(state.clone());
             routes::configure(cfg);
         };
         let listener = config.http.bind()?;

@@ -22,7 +22,6 @@ use crate::config::Config;
 use crate::routes;
 use crate::routes::pages::{self, Pages};
 use crate::state::{AppState, TrackingSettings};
-use platform::json_body::BodyLimit;
 
 pub struct Application {
     port: u16,
@@ -70,10 +69,9 @@ impl Application {
             pages: Pages::load(&config.web, &config.tracking.live_url, &log),
         });
         let keys = web::Data::new(keys);
-        let limit = web::Data::new(BodyLimit(config.http.max_body_bytes));
         let web_root = std::path::PathBuf::from(&config.web.root);
         let app_routes = move |cfg: &mut web::ServiceConfig| {
-            cfg.app_data(state.clone()).app_data(keys.clone()).app_data(limit.clone());
+            cfg.app_data(state.clone()).app_data(keys.clone());
             routes::configure(cfg);
             pages::configure_static(cfg, &web_root);
         };

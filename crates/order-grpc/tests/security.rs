@@ -55,16 +55,11 @@ fn with<T>(authorization: Option<&str>, message: T) -> Request<T> {
     request
 }
 
-/// Calls every RPC of OrderService on order `id` with `authorization`; the outcome of each.
-async fn call_every_rpc(
-    client: &mut OrderServiceClient<Channel>,
-    authorization: Option<&str>,
-    id: &str,
-) -> Vec<(&'static str, Result<(), Status>)> {
-    let get = || proto::GetOrderRequest { order_id: id.to_owned() };
-    let create = proto::CreateOrderRequest {
+/// A valid order of store `shop-a`.
+fn create_request(store_order_number: &str) -> proto::CreateOrderRequest {
+    proto::CreateOrderRequest {
         store_id: "shop-a".into(),
-        store_order_number: "SEC-NEW".into(),
+        store_order_number: store_order_number.into(),
         customer: Some(pb::Customer {
             name: "Anna".into(),
             phone: "+79161234567".into(),
@@ -75,7 +70,17 @@ async fn call_every_rpc(
         parcels: vec![pb::Parcel { weight_grams: 500, length_cm: 10, width_cm: 10, height_cm: 10 }],
         delivery: Some(pb::Delivery { method: pb::DeliveryMethod::OwnCourier as i32, cdek_tariff_code: 0 }),
         idempotency_key: String::new(),
-    };
+    }
+}
+
+/// Calls every RPC of OrderService on order `id` with `authorization`; the outcome of each.
+async fn call_every_rpc(
+    client: &mut OrderServiceClient<Channel>,
+    authorization: Option<&str>,
+    id: &str,
+) -> Vec<(&'static str, Result<(), Status>)> {
+    let get = || proto::GetOrderRequest { order_id: id.to_owned() };
+    let create = create_request("SEC-NEW");
     let a = authorization;
     vec![
         ("CreateOrder", client.create_order(with(a, create)).await.map(drop)),
@@ -158,20 +163,7 @@ async fn every_rpc_refuses_callers_without_a_service_key_and_changes_nothing() {
     let mut client = OrderServiceClient::new(channel.clone());
     let key = format!("Bearer {SERVICE_KEY}");
 
-    let mut create = Request::new(proto::CreateOrderRequest {
-        store_id: "shop-a".into(),
-        store_order_number: "SEC-1".into(),
-        customer: Some(pb::Customer {
-            name: "Anna".into(),
-            phone: "+79161234567".into(),
-            email: "anna@example.com".into(),
-        }),
-        pickup: Some(pb::Place { address: "A".into(), point: Some(pb::GeoPoint { lat: 55.70, lon: 37.58 }) }),
-        destination: Some(pb::Place { address: "B".into(), point: Some(pb::GeoPoint { lat: 55.75, lon: 37.61 }) }),
-        parcels: vec![pb::Parcel { weight_grams: 500, length_cm: 10, width_cm: 10, height_cm: 10 }],
-        delivery: Some(pb::Delivery { method: pb::DeliveryMethod::OwnCourier as i32, cdek_tariff_code: 0 }),
-        idempotency_key: String::new(),
-    });
+    let mut create = Request::new(create_request("SEC-1"));
     create.metadata_mut().insert("authorization", key.parse().unwrap());
     let created = client.create_order(create).await.unwrap().into_inner();
     let order = created.order.unwrap().order.unwrap();

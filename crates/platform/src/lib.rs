@@ -9,6 +9,7 @@ pub mod kafka;
 pub mod keys;
 pub mod logging;
 pub mod metrics;
+pub mod openapi;
 pub mod postgres;
 pub mod readiness;
 pub mod redis;

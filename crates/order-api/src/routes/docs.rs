@@ -9,6 +9,7 @@ use super::{couriers, orders, tracking};
 use crate::api::input::{AssignCourier, CreateOrder, CustomerInput, Notify, ParcelInput, PlaceInput, UpdateStatus};
 use crate::api::views::*;
 use platform::api_error::{ErrorBody, ErrorDetail};
+use platform::openapi::CommonResponses;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,7 +26,7 @@ use platform::api_error::{ErrorBody, ErrorDetail};
         CourierLocationView, NotificationView, PublicOrderView, PublicTimelineView, LiveView, TrackingPageView,
         ErrorBody, ErrorDetail,
     )),
-    modifiers(&ApiKeyAuth, &CommonResponses),
+    modifiers(&ApiKeyAuth, &COMMON_RESPONSES),
     tags((name = "orders"), (name = "couriers"), (name = "tracking"))
 )]
 pub struct ApiDoc;
@@ -44,54 +45,10 @@ impl Modify for ApiKeyAuth {
     }
 }
 
-/// The error answers any operation may give, documented on each (unless its own
-/// annotation says more): 401 where a key is needed, 400 where there is a path, a query or
-/// a body to get wrong, 413 and 415 for bodies, and 503 while a dependency is down.
-struct CommonResponses;
-
-impl Modify for CommonResponses {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-        let error = |description: &str| {
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    "application/json",
-                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
-                )
-                .build()
-        };
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
-            for operation in operations.into_iter().flatten() {
-                let has_input = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
-                let has_body = operation.request_body.is_some();
-                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
-                let responses = &mut operation.responses.responses;
-                let mut add = |status: &str, description: &str| {
-                    responses.entry(status.to_owned()).or_insert_with(|| error(description).into());
-                };
-                if has_input || has_body {
-                    add(
-                        "400",
-                        "Invalid input: `invalid_path`, `invalid_query`, `validation_failed`, `malformed_body`, ...",
-                    );
-                }
-                if secured {
-                    add(
-                        "401",
-                        "No, malformed or unknown API key: `missing_api_key`, `malformed_authorization`, `invalid_api_key`",
-                    );
-                }
-                if has_body {
-                    add("413", "`body_too_large`");
-                    add("415", "`unsupported_media_type`: send JSON");
-                }
-                add("503", "A dependency is down (`Retry-After`); try again shortly");
-            }
-        }
-    }
-}
+/// The common error answers; the 401 says which credential.
+const COMMON_RESPONSES: CommonResponses = CommonResponses {
+    unauthorized: "No, malformed or unknown API key: `missing_api_key`, `malformed_authorization`, `invalid_api_key`",
+};
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config

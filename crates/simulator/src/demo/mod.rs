@@ -309,8 +309,8 @@ async fn watch_run(
     (end, players)
 }
 
-/// Ctrl-C or SIGTERM, whichever comes first.
-async fn stop_signal() -> &'static str {
+/// Ctrl-C or SIGTERM, whichever comes first (the load run stops on it too).
+pub(crate) async fn stop_signal() -> &'static str {
     let interrupt = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

@@ -271,27 +271,6 @@ impl Load {
     }
 }
 
-/// Stops generating on Ctrl-C or SIGTERM.
-async fn stop_signal() -> &'static str {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = interrupt => "SIGINT",
-        () = terminate => "SIGTERM",
-    }
-}
-
 pub async fn run(args: LoadArgs) -> anyhow::Result<bool> {
     args.check()?;
     let seed = args.seed.unwrap_or_else(|| rand::rng().random_range(0..1_000_000));
@@ -353,7 +332,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<bool> {
 
     // Generating: progress until --duration or a signal.
     let generate_until = tokio::time::Instant::now() + Duration::from_secs(args.duration);
-    let mut signal = std::pin::pin!(stop_signal());
+    let mut signal = std::pin::pin!(crate::demo::stop_signal());
     let progress = (!quiet).then(|| crate::bench::bar(args.duration, "generating load")).transpose()?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_line = Instant::now();
