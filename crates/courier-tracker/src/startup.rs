@@ -69,6 +69,7 @@ impl Application {
             positions,
             producer.clone(),
             config.kafka.topic(Topic::CourierLocations),
+            config.kafka.delivery_timeout(),
             metrics.registry(),
         )?);
         let assignments = Arc::new(Assignments::new(pool));

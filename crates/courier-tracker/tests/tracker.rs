@@ -342,3 +342,51 @@ async fn the_websocket_ingest_answers_each_batch() {
     assert!(refused.to_string().contains("403"), "{refused}");
     tracker.stop().await;
 }
+
+/// With the broker down, a courier app that keeps sending (or retrying) must get an answer
+/// for every batch, 503 `broker_unavailable`, instead of its batches queueing behind each
+/// other for a delivery timeout each. Nothing refused is stored: once the broker is back,
+/// the same batch is accepted.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_broker_down_every_batch_is_answered_503_instead_of_queueing() {
+    const DELIVERY_TIMEOUT_MS: u64 = 2000;
+    const BATCHES: i64 = 8;
+    let mut broker = test_support::PrivateBroker::start().await;
+    let mut config = common::config("tracker_broker_down").await;
+    config.kafka = broker.configure(config.kafka);
+    config.kafka.delivery_timeout_ms = DELIVERY_TIMEOUT_MS;
+    test_support::create_system_topics(&config.kafka).await;
+    let tracker = TestTracker::spawn_with(config).await;
+    broker.kill();
+
+    // Without the bound on the wait for a courier's turn, the last batch would be answered
+    // only after BATCHES delivery timeouts; the client gives up after three.
+    let client = reqwest::Client::builder().timeout(Duration::from_millis(3 * DELIVERY_TIMEOUT_MS)).build().unwrap();
+    let batches: Vec<Value> = (0..BATCHES).map(|n| json!({ "points": [point(55.75, 37.6, 60 - n)] })).collect();
+    let answers = futures::future::join_all(batches.iter().map(|body| {
+        client
+            .post(format!("{}/couriers/c-down/locations", tracker.base))
+            .bearer_auth(courier_token("c-down"))
+            .json(body)
+            .send()
+    }))
+    .await;
+    for answer in answers {
+        let answer = answer.expect("every batch is answered while the broker is down");
+        assert_eq!(answer.status(), 503);
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "broker_unavailable", "{body}");
+    }
+
+    broker.resume().await;
+    let retried = test_support::eventually("the retried batch is accepted", Duration::from_secs(60), || {
+        let (tracker, body) = (&tracker, &batches[0]);
+        async move {
+            let (status, answer) = tracker.post_as("c-down", "c-down", body).await;
+            (status == 200).then_some(answer)
+        }
+    })
+    .await;
+    assert_eq!(retried["accepted"], 1, "{retried}");
+    tracker.stop().await;
+}

@@ -100,6 +100,11 @@ impl KafkaConfig {
         Duration::from_millis(self.request_timeout_ms)
     }
 
+    /// How long a producer tries to deliver a message before it reports a failure.
+    pub fn delivery_timeout(&self) -> Duration {
+        Duration::from_millis(self.delivery_timeout_ms)
+    }
+
     fn client_config(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         config

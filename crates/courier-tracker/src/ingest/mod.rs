@@ -6,12 +6,14 @@
 //!
 //! Batches of one courier are handled one at a time within a process (a lock per shard
 //! of couriers). If the broker does not take the batch, nothing is stored and the app is
-//! told to retry, so no accepted point is lost.
+//! told to retry (503 `broker_unavailable`), so no accepted point is lost. A batch that
+//! waited a whole delivery timeout for its turn (an earlier one is still waiting for the
+//! broker) gets the same answer, so retries do not pile up behind each other.
 
 pub mod filters;
 pub mod positions;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use domain::events::{CourierLocations, Envelope, envelope::Payload};
@@ -24,7 +26,9 @@ use serde::Serialize;
 use self::filters::{Drop, FilterConfig, RawPoint};
 use self::positions::Positions;
 
-const SHARDS: usize = 256;
+/// Batches of one courier are filtered and published one at a time (each against the point
+/// the previous one left); couriers share these locks by hash.
+const SHARDS: usize = 4096;
 
 pub struct Ingest {
     filters: FilterConfig,
@@ -33,6 +37,10 @@ pub struct Ingest {
     producer: FutureProducer,
     topic: String,
     shards: Vec<tokio::sync::Mutex<()>>,
+    /// How long a batch waits for its shard's lock (`kafka.delivery_timeout_ms`): while the
+    /// broker is down every earlier batch holds it for up to the delivery timeout, and
+    /// without this bound a courier's retries would queue up without end.
+    lock_wait: Duration,
     points: IntCounterVec,
     latency: Histogram,
 }
@@ -64,6 +72,8 @@ pub enum IngestError {
     BatchTooLarge { got: usize, max: usize },
     #[error("the broker did not take the batch: {0}")]
     Broker(rdkafka::error::KafkaError),
+    #[error("an earlier batch of this courier is still waiting for the broker")]
+    Queued,
 }
 
 impl From<IngestError> for platform::api_error::ApiError {
@@ -72,7 +82,7 @@ impl From<IngestError> for platform::api_error::ApiError {
         match &error {
             IngestError::EmptyBatch => ApiError::bad_request("empty_batch", error.to_string()),
             IngestError::BatchTooLarge { .. } => ApiError::bad_request("batch_too_large", error.to_string()),
-            IngestError::Broker(_) => ApiError::unavailable("broker_unavailable", error),
+            IngestError::Broker(_) | IngestError::Queued => ApiError::unavailable("broker_unavailable", error),
         }
     }
 }
@@ -84,6 +94,7 @@ impl Ingest {
         positions: Positions,
         producer: FutureProducer,
         topic: String,
+        lock_wait: Duration,
         registry: &Registry,
     ) -> anyhow::Result<Self> {
         let points = IntCounterVec::new(
@@ -102,7 +113,7 @@ impl Ingest {
         }
         points.with_label_values(&["accepted"]);
         let shards = (0..SHARDS).map(|_| tokio::sync::Mutex::new(())).collect();
-        Ok(Self { filters, max_batch, positions, producer, topic, shards, points, latency })
+        Ok(Self { filters, max_batch, positions, producer, topic, shards, lock_wait, points, latency })
     }
 
     /// Most points in one batch (`couriers.max_batch`).
@@ -130,7 +141,9 @@ impl Ingest {
         }
         let shard = shard_of(courier.as_str());
         let _serial = match self.shards.get(shard) {
-            Some(lock) => Some(lock.lock().await),
+            Some(lock) => {
+                Some(tokio::time::timeout(self.lock_wait, lock.lock()).await.map_err(|_| IngestError::Queued)?)
+            }
             None => None,
         };
         let last = self.positions.last(courier).await;
