@@ -20,7 +20,7 @@ fuzz_target!(|body: &[u8]| {
         assert!(!text.is_empty() && text.chars().count() <= max, "{name} {text:?} accepted");
     }
     let kept = serde_json::to_string(&json).expect("a JSON value serializes");
-    assert!(!kept.contains("\\u0000"), "a NUL accepted: {kept}");
+    assert!(!escapes_a_nul(&kept), "a NUL accepted: {kept}");
     match webhook::parse(kept.as_bytes()) {
         Ok(Received::OrderStatus { payload: again, .. }) => {
             assert_eq!((again.uuid, again.attributes.code), (payload.uuid, payload.attributes.code));
@@ -28,3 +28,12 @@ fuzz_target!(|body: &[u8]| {
         other => panic!("the kept JSON {kept} is no longer accepted: {other:?}"),
     }
 });
+
+/// Whether the JSON text escapes a NUL: `u0000` after an odd number of backslashes
+/// (after an even number, the backslashes escape each other and `u0000` is plain text).
+fn escapes_a_nul(json_text: &str) -> bool {
+    json_text.match_indices("u0000").any(|(at, _)| {
+        let before = json_text.get(..at).unwrap_or_default();
+        before.chars().rev().take_while(|&c| c == '\\').count() % 2 == 1
+    })
+}

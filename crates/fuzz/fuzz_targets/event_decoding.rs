@@ -103,4 +103,3 @@ fn check_time(at: Option<&prost_types::Timestamp>) {
         assert_eq!(from_timestamp(Some(&timestamp(time))), Some(time));
     }
 }
-

@@ -72,7 +72,7 @@ pub enum IngestError {
     BatchTooLarge { got: usize, max: usize },
     #[error("the broker did not take the batch: {0}")]
     Broker(rdkafka::error::KafkaError),
-    #[error("an earlier batch of this courier is still waiting for the broker")]
+    #[error("earlier batches (of this courier, or of one sharing its lock) are still waiting for the broker")]
     Queued,
 }
 

@@ -69,6 +69,10 @@ mod tests {
         assert_eq!(json["attributes"]["status_code"], "4");
         let other = br#"{"type":"PRINT_FORM","uuid":"u-1","attributes":{"code":"x"}}"#;
         assert!(matches!(parse(other).unwrap(), Received::Other { kind } if kind == "PRINT_FORM"));
+        // A backslash followed by the text `u0000` is no NUL (the fuzzer's false alarm).
+        let escaped = br#"{"type":"ORDER_STATUS","uuid":"u-1","attributes":{"code":"D","city":"a\\u0000"}}"#;
+        let Received::OrderStatus { json, .. } = parse(escaped).unwrap() else { panic!("not accepted") };
+        assert_eq!(json["attributes"]["city"], "a\\u0000");
     }
 
     #[test]
