@@ -106,9 +106,21 @@ pub struct Gathered {
     pub orders: Vec<DbOrder>,
     pub timeline: Vec<DbTimeline>,
     pub events: Vec<Event>,
-    /// `number` of every order the CDEK double holds.
-    pub cdek_numbers: Vec<String>,
+    /// Every order the CDEK double holds.
+    pub cdek_orders: Vec<CdekOrder>,
 }
+
+/// An order at the CDEK double, by the number the adapter gave it (the ordertrack id).
+#[derive(Debug, Clone)]
+pub struct CdekOrder {
+    pub number: String,
+    /// CDEK refused it because the number was registered already (INVALID with
+    /// `error_validate_im_dep_number_has_already_had_integration`): not a registration.
+    pub refused_as_duplicate: bool,
+}
+
+/// The error CDEK gives a second registration of a number (`../shared/cdek/CDEK-API.md`).
+const DUPLICATE_NUMBER: &str = "error_validate_im_dep_number_has_already_had_integration";
 
 pub async fn check_run(record: &RunRecord) -> anyhow::Result<Vec<Outcome>> {
     let gathered = gather(record).await?;
@@ -123,7 +135,7 @@ pub fn check_all(record: &RunRecord, g: &Gathered) -> Vec<Outcome> {
         no_event_without_change(&g.orders, &g.timeline, &g.events),
         sockets_saw_every_status(&record.sockets, &g.timeline),
         no_command_applied_twice(&created, &g.orders, &g.timeline),
-        cdek_registered_once(&cdek, &g.orders, &g.cdek_numbers),
+        cdek_registered_once(&cdek, &g.orders, &g.cdek_orders),
     ]
 }
 
@@ -352,13 +364,18 @@ pub fn no_command_applied_twice(created: &[String], orders: &[DbOrder], timeline
 }
 
 /// Invariant 5: Every CDEK order registered once: the double holds each at most once, and exactly
-/// once when the order got a CDEK number.
-pub fn cdek_registered_once(cdek: &[String], orders: &[DbOrder], numbers: &[String]) -> Outcome {
+/// once when the order got a CDEK number. A second registration that CDEK refused as a
+/// duplicate number is not a registration (the adapter retries a registration whose answer
+/// never came only after looking the number up, and the late first request can still
+/// arrive after the retry: CDEK keeps one); those are counted.
+pub fn cdek_registered_once(cdek: &[String], orders: &[DbOrder], at_cdek: &[CdekOrder]) -> Outcome {
     let rows: HashMap<&str, &DbOrder> = orders.iter().map(|o| (o.id.as_str(), o)).collect();
     let mut counts: HashMap<&str, usize> = HashMap::new();
-    for number in numbers {
-        *counts.entry(number.as_str()).or_default() += 1;
+    for order in at_cdek.iter().filter(|o| !o.refused_as_duplicate) {
+        *counts.entry(order.number.as_str()).or_default() += 1;
     }
+    let wanted: HashSet<&str> = cdek.iter().map(String::as_str).collect();
+    let refused = at_cdek.iter().filter(|o| o.refused_as_duplicate && wanted.contains(o.number.as_str())).count();
     let mut violations = Vec::new();
     let mut registered = 0;
     for id in cdek {
@@ -373,7 +390,10 @@ pub fn cdek_registered_once(cdek: &[String], orders: &[DbOrder], numbers: &[Stri
     }
     Outcome {
         name: "every CDEK order registered once",
-        checked: format!("{} CDEK orders, {registered} at the double", cdek.len()),
+        checked: format!(
+            "{} CDEK orders, {registered} at the double ({refused} second registrations refused by CDEK as duplicates)",
+            cdek.len()
+        ),
         violations,
     }
 }
@@ -409,9 +429,9 @@ pub async fn gather(record: &RunRecord) -> anyhow::Result<Gathered> {
     ids.extend(orders.iter().map(|o| o.id.clone()));
     let (brokers, topic_prefix) = (record.brokers.clone(), record.topic_prefix.clone());
     let events = tokio::task::spawn_blocking(move || read_events(&brokers, &topic_prefix, &ids, &prefix)).await??;
-    let cdek_numbers =
-        if record.orders.iter().any(|o| o.cdek) { cdek_numbers(&record.double).await? } else { Vec::new() };
-    Ok(Gathered { orders, timeline, events, cdek_numbers })
+    let cdek_orders =
+        if record.orders.iter().any(|o| o.cdek) { cdek_orders(&record.double).await? } else { Vec::new() };
+    Ok(Gathered { orders, timeline, events, cdek_orders })
 }
 
 /// Runs a query through `psql` and parses its rows (as a JSON array).
@@ -529,7 +549,7 @@ fn decode(bytes: &[u8], ids: &HashSet<String>, prefix: &str) -> Option<Event> {
     Some(Event { event_id: envelope.event_id, kind, order_id: order.id, version: order.version, transition })
 }
 
-async fn cdek_numbers(double: &str) -> anyhow::Result<Vec<String>> {
+async fn cdek_orders(double: &str) -> anyhow::Result<Vec<CdekOrder>> {
     let url = format!("{}/control/orders", double.trim_end_matches('/'));
     let orders: Vec<Value> = reqwest::Client::new()
         .get(&url)
@@ -540,7 +560,20 @@ async fn cdek_numbers(double: &str) -> anyhow::Result<Vec<String>> {
         .error_for_status()?
         .json()
         .await?;
-    Ok(orders.iter().filter_map(|o| o.get("number")?.as_str().map(str::to_owned)).collect())
+    Ok(orders
+        .iter()
+        .filter_map(|o| {
+            let number = o.get("number")?.as_str()?.to_owned();
+            let refused_as_duplicate = o.get("status").and_then(Value::as_str) == Some("INVALID")
+                && o.get("requests").and_then(Value::as_array).is_some_and(|requests| {
+                    requests
+                        .iter()
+                        .flat_map(|r| r.get("errors").and_then(Value::as_array).into_iter().flatten())
+                        .any(|error| error.get("code").and_then(Value::as_str) == Some(DUPLICATE_NUMBER))
+                });
+            Some(CdekOrder { number, refused_as_duplicate })
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -682,12 +715,25 @@ mod tests {
         let mut registered = order("a", 3);
         registered.carrier_reference = Some("1100000001".into());
         let orders = vec![registered, order("b", 2)];
-        assert!(cdek_registered_once(&cdek, &orders, &["a".to_owned(), "x".to_owned()]).violations.is_empty());
+        let at_cdek = |numbers: &[(&str, bool)]| -> Vec<CdekOrder> {
+            numbers
+                .iter()
+                .map(|(number, refused)| CdekOrder { number: (*number).to_owned(), refused_as_duplicate: *refused })
+                .collect()
+        };
+        assert!(cdek_registered_once(&cdek, &orders, &at_cdek(&[("a", false), ("x", false)])).violations.is_empty());
 
-        let found = cdek_registered_once(&cdek, &orders, &["a".to_owned(), "a".to_owned()]).violations;
+        let found = cdek_registered_once(&cdek, &orders, &at_cdek(&[("a", false), ("a", false)])).violations;
         assert!(found.iter().any(|v| v.contains("order a: registered 2 times")), "{found:?}");
 
+        // The late first request refused as a duplicate of the retry: one registration.
+        let outcome = cdek_registered_once(&cdek, &orders, &at_cdek(&[("a", false), ("a", true)]));
+        assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
+        assert!(outcome.checked.contains("(1 second registrations refused"), "{}", outcome.checked);
+
         let found = cdek_registered_once(&cdek, &orders, &[]).violations;
+        assert!(found.iter().any(|v| v.contains("order a: has a CDEK number")), "{found:?}");
+        let found = cdek_registered_once(&cdek, &orders, &at_cdek(&[("a", true)])).violations;
         assert!(found.iter().any(|v| v.contains("order a: has a CDEK number")), "{found:?}");
     }
 }
