@@ -564,16 +564,21 @@ async fn cdek_orders(double: &str) -> anyhow::Result<Vec<CdekOrder>> {
         .iter()
         .filter_map(|o| {
             let number = o.get("number")?.as_str()?.to_owned();
-            let refused_as_duplicate = o.get("status").and_then(Value::as_str) == Some("INVALID")
-                && o.get("requests").and_then(Value::as_array).is_some_and(|requests| {
-                    requests
-                        .iter()
-                        .flat_map(|r| r.get("errors").and_then(Value::as_array).into_iter().flatten())
-                        .any(|error| error.get("code").and_then(Value::as_str) == Some(DUPLICATE_NUMBER))
-                });
-            Some(CdekOrder { number, refused_as_duplicate })
+            Some(CdekOrder { number, refused_as_duplicate: refused_as_duplicate(o) })
         })
         .collect())
+}
+
+/// Whether CDEK refused this order (INVALID) because its number was registered already.
+fn refused_as_duplicate(order: &Value) -> bool {
+    let invalid = order.get("status").and_then(Value::as_str) == Some("INVALID");
+    let mut errors = order
+        .get("requests")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|request| request.get("errors").and_then(Value::as_array).into_iter().flatten());
+    invalid && errors.any(|error| error.get("code").and_then(Value::as_str) == Some(DUPLICATE_NUMBER))
 }
 
 #[cfg(test)]
@@ -735,5 +740,17 @@ mod tests {
         assert!(found.iter().any(|v| v.contains("order a: has a CDEK number")), "{found:?}");
         let found = cdek_registered_once(&cdek, &orders, &at_cdek(&[("a", true)])).violations;
         assert!(found.iter().any(|v| v.contains("order a: has a CDEK number")), "{found:?}");
+    }
+
+    #[test]
+    fn only_an_invalid_order_with_the_duplicate_number_error_is_a_refused_duplicate() {
+        let order = |status: &str, code: &str| {
+            serde_json::json!({ "number": "a", "status": status,
+                "requests": [{ "state": "INVALID", "errors": [{ "code": code }] }] })
+        };
+        assert!(refused_as_duplicate(&order("INVALID", DUPLICATE_NUMBER)));
+        assert!(!refused_as_duplicate(&order("INVALID", "v2_field_is_empty")));
+        assert!(!refused_as_duplicate(&order("DELIVERED", DUPLICATE_NUMBER)));
+        assert!(!refused_as_duplicate(&serde_json::json!({ "number": "a", "status": "INVALID" })));
     }
 }
