@@ -119,6 +119,14 @@ impl Feed {
                 }
             };
             metrics.events.with_label_values(&[topic_name, label]).inc();
+            // Live events only: the catch-up at start-up reads hours back.
+            match message.timestamp().to_millis() {
+                Some(produced) if self.catch_up.is_empty() => {
+                    let delay_ms = Utc::now().timestamp_millis().saturating_sub(produced).max(0);
+                    metrics.event_delay.with_label_values(&[topic_name]).observe(delay_ms as f64 / 1000.0);
+                }
+                _ => {}
+            }
 
             if !self.catch_up.is_empty() {
                 self.catch_up.retain(|(t, p, high)| !(t == topic_name && *p == partition && offset + 1 >= *high));

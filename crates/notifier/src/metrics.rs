@@ -1,6 +1,6 @@
 //! The notifier's own metrics (beside the HTTP ones from `platform`).
 
-use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 
 #[derive(Clone)]
 pub struct NotifierMetrics {
@@ -12,6 +12,9 @@ pub struct NotifierMetrics {
     pub pushed: IntCounterVec,
     /// Events read from Kafka, by topic and outcome (applied, stale, invalid).
     pub events: IntCounterVec,
+    /// From an event's Kafka timestamp (when its producer queued it) to when the feed had
+    /// applied it, by topic; only live events (not the catch-up read at start-up).
+    pub event_delay: HistogramVec,
 }
 
 impl NotifierMetrics {
@@ -24,10 +27,19 @@ impl NotifierMetrics {
         let pushed = IntCounterVec::new(Opts::new("notifier_pushed_total", "Messages queued for sockets"), &["type"])?;
         let events =
             IntCounterVec::new(Opts::new("notifier_events_total", "Kafka events read"), &["topic", "outcome"])?;
+        let event_delay = HistogramVec::new(
+            HistogramOpts::new(
+                "notifier_event_delay_seconds",
+                "From an event's Kafka timestamp to the notifier having applied it",
+            )
+            .buckets(vec![0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            &["topic"],
+        )?;
         registry.register(Box::new(sockets.clone()))?;
         registry.register(Box::new(closed.clone()))?;
         registry.register(Box::new(pushed.clone()))?;
         registry.register(Box::new(events.clone()))?;
-        Ok(Self { sockets, closed, pushed, events })
+        registry.register(Box::new(event_delay.clone()))?;
+        Ok(Self { sockets, closed, pushed, events, event_delay })
     }
 }

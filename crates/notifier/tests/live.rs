@@ -211,6 +211,9 @@ async fn after_a_reassignment_positions_follow_the_new_courier() {
     publish_positions(&kafka, "c-first", &[(55.7602, 37.6202)]).await;
     publish_positions(&kafka, "c-second", &[(55.7603, 37.6203)]).await;
     notifier.wait_positions_read(3.0).await;
+    // Each live event's delay from its Kafka timestamp is measured.
+    let delays = notifier.metric("ordertrack_notifier_event_delay_seconds_count", &["courier_locations"]).await;
+    assert_eq!(delays, 3.0);
     publish(&kafka, Topic::CustomerNotifications, &id, notification(&id, "sentinel")).await;
     let mut positions = Vec::new();
     loop {
@@ -249,6 +252,12 @@ async fn a_restarted_notifier_still_routes_couriers_assigned_before_it_started()
     assert_eq!(hello["status"], "in_transit");
     publish_positions(&kafka, "c-before", &[(55.7650, 37.6300)]).await;
     assert_eq!(client.next_of("position").await["lat"], 55.7650);
+    // The order events read back at start-up are not live: their delay is not measured.
+    let mut delays = Vec::new();
+    for topic in ["order_created", "order_updated", "courier_locations"] {
+        delays.push(notifier.metric("ordertrack_notifier_event_delay_seconds_count", &[topic]).await);
+    }
+    assert_eq!(delays, [0.0, 0.0, 1.0]);
     notifier.stop().await;
 }
 
