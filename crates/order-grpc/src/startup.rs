@@ -67,10 +67,15 @@ impl Application {
         let relay = Relay::new(pool, producer.clone(), wakeup, metrics.registry(), log.clone())?;
 
         let dead_letters = Some(DeadLetters { producer: producer.clone() });
+        // A group per consumer (as the tracker's `-motion`): in one group the two would
+        // rebalance together, and the work of each would stop whenever the other's did.
         let group = config.kafka.consumer_group.clone();
         let commands_consumer = kafka::consumer(&config.kafka, &group, &[config.kafka.topic(Topic::OrderCommands)])?;
-        let locations_consumer =
-            kafka::consumer(&config.kafka, &group, &[config.kafka.topic(Topic::CourierLocations)])?;
+        let locations_consumer = kafka::consumer(
+            &config.kafka,
+            &format!("{group}-locations"),
+            &[config.kafka.topic(Topic::CourierLocations)],
+        )?;
         let track_topics = [Topic::OrderUpdated, Topic::CourierLocations]
             .map(|topic| (config.kafka.topic(topic), kafka::StartAt::Latest));
         let track_consumer = kafka::fanout_consumer(&config.kafka, "track", &track_topics).await?;

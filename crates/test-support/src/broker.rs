@@ -15,7 +15,7 @@ pub struct PrivateBroker {
 impl PrivateBroker {
     /// Starts a broker with SQLite storage in a fresh temporary folder.
     pub async fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let port = port_below_ephemeral_range();
         let dir = std::env::temp_dir().join(crate::unique_name("broker"));
         std::fs::create_dir_all(&dir).expect("broker folder");
         let mut broker = Self { port, dir, child: None };
@@ -63,6 +63,21 @@ impl PrivateBroker {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// A free port below Linux's ephemeral range (32768-60999). The broker is stopped and
+/// started again on its port; were the port inside that range, a client reconnecting
+/// meanwhile could be given it as its own source port and connect to itself, and the
+/// broker could not bind again (seen with the fault suite, docs/load-and-faults.md).
+fn port_below_ephemeral_range() -> u16 {
+    for _ in 0..1000 {
+        let random = uuid::Uuid::new_v4().as_u128();
+        let port = 20_000 + u16::try_from(random % 12_000).unwrap_or(0);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in 20000-31999");
 }
 
 impl Drop for PrivateBroker {
