@@ -108,7 +108,39 @@ pub struct Gathered {
     pub events: Vec<Event>,
     /// Every order the CDEK double holds.
     pub cdek_orders: Vec<CdekOrder>,
+    /// Where each consumer group of the services stands on each partition it reads.
+    pub group_offsets: Vec<GroupOffset>,
 }
+
+/// A consumer group's committed offset on one partition of a topic it reads.
+#[derive(Debug, Clone)]
+pub struct GroupOffset {
+    pub group: String,
+    pub topic: String,
+    pub partition: i32,
+    /// The partition's end (high watermark) when the check began, after the run drained.
+    pub end: i64,
+    /// The offset the group committed (the next message it would read); `None` when it
+    /// has committed none on this partition.
+    pub committed: Option<i64>,
+}
+
+/// The consumer groups of the services and the topics each reads (the fan-out readers of
+/// the notifier and order-grpc's `TrackOrder` commit nothing and are not listed). The
+/// names are the `[kafka] consumer_group` of `config/<service>.toml` (a unit test below
+/// holds them to it) and, for a service's second consumer, the suffix its `startup.rs`
+/// gives it (docs/deploy.md lists them all).
+pub const CONSUMER_GROUPS: [(&str, &[Topic]); 5] = [
+    ("order-grpc", &[Topic::OrderCommands]),
+    ("order-grpc-locations", &[Topic::CourierLocations]),
+    ("courier-tracker", &[Topic::OrderCreated, Topic::OrderUpdated]),
+    ("courier-tracker-motion", &[Topic::CourierLocations]),
+    ("logistics-adapter", &[Topic::OrderCreated, Topic::OrderUpdated]),
+];
+
+/// How long the check waits for the consumer groups to commit the ends of their topics
+/// (they commit every second; a group that moves on catches up well within this).
+const GROUPS_CATCH_UP: Duration = Duration::from_secs(60);
 
 /// An order at the CDEK double, by the number the adapter gave it (the ordertrack id).
 #[derive(Debug, Clone)]
@@ -136,6 +168,7 @@ pub fn check_all(record: &RunRecord, g: &Gathered) -> Vec<Outcome> {
         sockets_saw_every_status(&record.sockets, &g.timeline),
         no_command_applied_twice(&created, &g.orders, &g.timeline),
         cdek_registered_once(&cdek, &g.orders, &g.cdek_orders),
+        groups_read_to_end(&g.group_offsets),
     ]
 }
 
@@ -398,6 +431,41 @@ pub fn cdek_registered_once(cdek: &[String], orders: &[DbOrder], at_cdek: &[Cdek
     }
 }
 
+/// Invariant 6: Nothing left unread: once the run is drained, every consumer group of the
+/// services has committed, on every partition of the topics it reads, at least the end the
+/// partition had when the check began. An event published but never consumed (a consumer
+/// stuck on a message, or a group the broker formed with no partitions assigned, as in
+/// docs/load-and-faults.md "Tansu and a quick restart") is lost to that service although
+/// every other check holds.
+pub fn groups_read_to_end(offsets: &[GroupOffset]) -> Outcome {
+    let mut violations = Vec::new();
+    let mut messages = 0;
+    for offset in offsets {
+        messages += offset.end;
+        let place = format!("group {} on {} partition {}", offset.group, offset.topic, offset.partition);
+        match offset.committed {
+            Some(committed) if committed >= offset.end => {}
+            Some(committed) => violations.push(format!(
+                "{place}: committed {committed} of {} ({} messages unread)",
+                offset.end,
+                offset.end - committed
+            )),
+            None if offset.end == 0 => {}
+            None => violations.push(format!("{place}: nothing committed, {} messages unread", offset.end)),
+        }
+    }
+    let groups: BTreeSet<&str> = offsets.iter().map(|o| o.group.as_str()).collect();
+    Outcome {
+        name: "every consumer group read its topics to the end",
+        checked: format!(
+            "{} groups, {} partitions, {messages} messages (the partitions' ends)",
+            groups.len(),
+            offsets.len()
+        ),
+        violations,
+    }
+}
+
 // ------------------------------------------------------------------ reading the sources
 
 pub async fn gather(record: &RunRecord) -> anyhow::Result<Gathered> {
@@ -431,7 +499,12 @@ pub async fn gather(record: &RunRecord) -> anyhow::Result<Gathered> {
     let events = tokio::task::spawn_blocking(move || read_events(&brokers, &topic_prefix, &ids, &prefix)).await??;
     let cdek_orders =
         if record.orders.iter().any(|o| o.cdek) { cdek_orders(&record.double).await? } else { Vec::new() };
-    Ok(Gathered { orders, timeline, events, cdek_orders })
+    let (brokers, topic_prefix) = (record.brokers.clone(), record.topic_prefix.clone());
+    let group_offsets = tokio::task::spawn_blocking(move || {
+        read_group_offsets(&brokers, &topic_prefix, &CONSUMER_GROUPS, GROUPS_CATCH_UP)
+    })
+    .await??;
+    Ok(Gathered { orders, timeline, events, cdek_orders, group_offsets })
 }
 
 /// Runs a query through `psql` and parses its rows (as a JSON array).
@@ -530,6 +603,86 @@ fn read_events(brokers: &str, topic_prefix: &str, ids: &HashSet<String>, prefix:
         }
     }
     Ok(events)
+}
+
+/// Where each of `groups` stands on every partition of its topics (under `topic_prefix`):
+/// the partitions' ends are read once, then the groups' committed offsets until each has
+/// reached its end or `wait` has passed. Only asks (OffsetFetch); it joins no group, so
+/// the services' consumers are not disturbed.
+pub fn read_group_offsets(
+    brokers: &str,
+    topic_prefix: &str,
+    groups: &[(&str, &[Topic])],
+    wait: Duration,
+) -> anyhow::Result<Vec<GroupOffset>> {
+    let timeout = Duration::from_secs(10);
+    let client = |group: &str| -> anyhow::Result<BaseConsumer> {
+        rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("log_level", "3")
+            .create()
+            .context("creating a Kafka consumer")
+    };
+    let reader = client(&format!("ordertrack-sim-check-{}", uuid::Uuid::new_v4().simple()))?;
+    let metadata = reader.fetch_metadata(None, timeout).with_context(|| format!("reading the broker {brokers}"))?;
+    let mut ends: HashMap<(String, i32), i64> = HashMap::new();
+    let mut asked = Vec::new();
+    for (group, topics) in groups {
+        let mut partitions = rdkafka::TopicPartitionList::new();
+        for topic in topics.iter().map(|t| t.with_prefix(topic_prefix)) {
+            let count = metadata
+                .topics()
+                .iter()
+                .find(|t| t.name() == topic)
+                .map(|t| t.partitions().len() as i32)
+                .with_context(|| format!("no topic {topic} at {brokers}"))?;
+            for partition in 0..count {
+                if let std::collections::hash_map::Entry::Vacant(entry) = ends.entry((topic.clone(), partition)) {
+                    entry.insert(reader.fetch_watermarks(&topic, partition, timeout)?.1);
+                }
+                partitions.add_partition(&topic, partition);
+            }
+        }
+        asked.push((client(group)?, group.to_string(), partitions));
+    }
+    let until = Instant::now() + wait;
+    let mut said_waiting = false;
+    loop {
+        let mut offsets = Vec::new();
+        for (consumer, group, partitions) in &asked {
+            let committed = consumer
+                .committed_offsets(partitions.clone(), timeout)
+                .with_context(|| format!("reading the committed offsets of group {group}"))?;
+            for element in committed.elements() {
+                let end = ends.get(&(element.topic().to_owned(), element.partition())).copied().unwrap_or(0);
+                let committed = match element.offset() {
+                    Offset::Offset(offset) => Some(offset),
+                    _ => None,
+                };
+                offsets.push(GroupOffset {
+                    group: group.clone(),
+                    topic: element.topic().to_owned(),
+                    partition: element.partition(),
+                    end,
+                    committed,
+                });
+            }
+        }
+        let behind = offsets.iter().filter(|o| o.end > 0 && o.committed.is_none_or(|c| c < o.end)).count();
+        if behind == 0 || Instant::now() >= until {
+            return Ok(offsets);
+        }
+        if !said_waiting {
+            println!(
+                "    waiting (up to {} s) for {behind} consumer-group partitions to be read to their end",
+                wait.as_secs()
+            );
+            said_waiting = true;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 /// The event, if it is one of the run's orders (by id, or by store number: an order the
@@ -752,5 +905,93 @@ mod tests {
         assert!(!refused_as_duplicate(&order("INVALID", "v2_field_is_empty")));
         assert!(!refused_as_duplicate(&order("DELIVERED", DUPLICATE_NUMBER)));
         assert!(!refused_as_duplicate(&serde_json::json!({ "number": "a", "status": "INVALID" })));
+    }
+
+    fn at(group: &str, partition: i32, end: i64, committed: Option<i64>) -> GroupOffset {
+        GroupOffset { group: group.into(), topic: "order_commands".into(), partition, end, committed }
+    }
+
+    #[test]
+    fn a_group_short_of_its_topics_end_is_reported() {
+        let caught_up = [at("a", 0, 10, Some(10)), at("a", 1, 0, None), at("b", 0, 10, Some(12))];
+        let outcome = groups_read_to_end(&caught_up);
+        assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
+        assert_eq!(outcome.checked, "2 groups, 3 partitions, 20 messages (the partitions' ends)");
+
+        let outcome = groups_read_to_end(&[at("a", 0, 8296, Some(4605)), at("b", 1, 3, None), at("c", 0, 5, Some(5))]);
+        assert_eq!(
+            outcome.violations,
+            [
+                "group a on order_commands partition 0: committed 4605 of 8296 (3691 messages unread)",
+                "group b on order_commands partition 1: nothing committed, 3 messages unread",
+            ]
+        );
+    }
+
+    /// The groups checked are the services' own: each name is a service's configured
+    /// `consumer_group`, or that with the suffix of its second consumer.
+    #[test]
+    fn the_checked_groups_are_the_configured_ones() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        for (group, topics) in CONSUMER_GROUPS {
+            assert!(!topics.is_empty(), "{group}");
+            let service = group.strip_suffix("-motion").or_else(|| group.strip_suffix("-locations")).unwrap_or(group);
+            let path = root.join(format!("{service}.toml"));
+            let config = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let configured = format!("consumer_group = \"{service}\"");
+            assert!(config.lines().any(|line| line.trim() == configured), "{} has no `{configured}`", path.display());
+        }
+    }
+
+    /// Against the real broker: what a group committed, read back and set against the
+    /// partition's end, without joining the group.
+    #[tokio::test]
+    async fn a_groups_committed_offsets_are_read_from_the_broker() {
+        use rdkafka::consumer::CommitMode;
+        use rdkafka::producer::{FutureProducer, FutureRecord};
+
+        let kafka = test_support::kafka_config("groupcheck");
+        test_support::create_system_topics(&kafka).await;
+        let topic = kafka.topic(Topic::OrderCommands);
+        let producer: FutureProducer = platform::kafka::producer(&kafka, "test").expect("a producer");
+        for n in 0..4 {
+            let payload = format!("message {n}");
+            producer
+                .send(FutureRecord::to(&topic).partition(0).key("k").payload(&payload), Duration::from_secs(10))
+                .await
+                .expect("published");
+        }
+        let (lagging, silent) = (format!("{}lagging", kafka.topic_prefix), format!("{}silent", kafka.topic_prefix));
+        let commit = |group: &str, offset: i64| {
+            let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+                .set("bootstrap.servers", &kafka.brokers)
+                .set("group.id", group)
+                .set("enable.auto.commit", "false")
+                .create()
+                .expect("a consumer");
+            let mut offsets = rdkafka::TopicPartitionList::new();
+            offsets.add_partition_offset(&topic, 0, Offset::Offset(offset)).expect("an offset");
+            consumer.commit(&offsets, CommitMode::Sync).expect("committed");
+        };
+        let read = |groups: &[(&str, &[Topic])]| {
+            read_group_offsets(&kafka.brokers, &kafka.topic_prefix, groups, Duration::from_secs(2)).expect("read")
+        };
+        let topics: &[Topic] = &[Topic::OrderCommands];
+
+        commit(&lagging, 2);
+        let outcome = groups_read_to_end(&read(&[(lagging.as_str(), topics), (silent.as_str(), topics)]));
+        assert_eq!(
+            outcome.violations,
+            [
+                format!("group {lagging} on {topic} partition 0: committed 2 of 4 (2 messages unread)"),
+                format!("group {silent} on {topic} partition 0: nothing committed, 4 messages unread"),
+            ]
+        );
+        // The second partition holds nothing, so nothing is owed on it.
+        assert_eq!(outcome.checked, "2 groups, 4 partitions, 8 messages (the partitions' ends)");
+
+        commit(&lagging, 4);
+        let outcome = groups_read_to_end(&read(&[(lagging.as_str(), topics)]));
+        assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
     }
 }
