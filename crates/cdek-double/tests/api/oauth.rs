@@ -191,3 +191,94 @@ async fn custom_credentials_replace_the_test_account() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     t.stop().await;
 }
+
+/// Every route of the API but the token's refuses a caller without a valid token (none, one
+/// it never issued, Basic credentials, an expired one) with 401 and its CDEK code, and the
+/// refused calls change nothing. Each handler checks the token itself, so each is called.
+#[tokio::test]
+async fn every_api_route_refuses_a_caller_without_a_valid_token() {
+    use reqwest::Method;
+    use serde_json::json;
+
+    let t = TestDouble::start().await;
+    let token = t.token().await;
+    let order = t.created_order(&token, "AUTH-1").await;
+    let order = order["entity"]["uuid"].as_str().unwrap().to_owned();
+    let (status, hook) =
+        t.post(&token, "/webhooks", &json!({"type": "ORDER_STATUS", "url": "https://shop.example/hook/1"})).await;
+    assert_eq!(status, StatusCode::OK, "{hook}");
+    let hook = hook["entity"]["uuid"].as_str().unwrap().to_owned();
+    let quote = json!({
+        "tariff_code": 136,
+        "from_location": {"code": 44},
+        "to_location": {"code": 270},
+        "packages": [{"weight": 1200, "length": 20, "width": 15, "height": 10}]
+    });
+    let routes: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::POST, "/orders".into(), Some(crate::helpers::order_body("AUTH-2"))),
+        (Method::GET, "/orders?im_number=AUTH-1".into(), None),
+        (Method::GET, format!("/orders/{order}"), None),
+        (Method::DELETE, format!("/orders/{order}"), None),
+        (Method::POST, format!("/orders/{order}/refusal"), Some(json!({}))),
+        (
+            Method::POST,
+            "/webhooks".into(),
+            Some(json!({"type": "DOWNLOAD_PHOTO", "url": "https://shop.example/hook/2"})),
+        ),
+        (Method::GET, "/webhooks".into(), None),
+        (Method::GET, format!("/webhooks/{hook}"), None),
+        (Method::DELETE, format!("/webhooks/{hook}"), None),
+        (Method::POST, "/calculator/tariff".into(), Some(quote.clone())),
+        (Method::POST, "/calculator/tarifflist".into(), Some(quote)),
+    ];
+    enum Caller<'a> {
+        Nobody,
+        Bearer(&'a str),
+        Basic,
+    }
+    let call = |caller: Caller<'_>, method: &Method, path: &str, body: &Option<Value>| {
+        let mut request = t.http.request(method.clone(), format!("{}{path}", t.base));
+        request = match caller {
+            Caller::Nobody => request,
+            Caller::Bearer(token) => request.bearer_auth(token),
+            Caller::Basic => request.basic_auth(TEST_CLIENT_ID, Some(TEST_CLIENT_SECRET)),
+        };
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let refused = |(status, body): (StatusCode, Value), code: &str, what: String| {
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
+        assert_eq!(request_error_codes(&body), vec![code.to_owned()], "{what}");
+    };
+    for (method, path, body) in &routes {
+        let what = |caller: &str| format!("{method} {path} {caller}");
+        refused(call(Caller::Nobody, method, path, body).await, "unauthorized", what("without a token"));
+        let foreign = call(Caller::Bearer("a.token.it-never-issued"), method, path, body).await;
+        refused(foreign, "unauthorized", what("with a foreign token"));
+        let basic = call(Caller::Basic, method, path, body).await;
+        refused(basic, "v2_authorization_incorrect", what("with Basic credentials"));
+    }
+    assert_eq!(t.control_post("/tokens/expire", &json!({})).await.0, StatusCode::OK);
+    for (method, path, body) in &routes {
+        let expired = call(Caller::Bearer(&token), method, path, body).await;
+        refused(expired, "v2_token_expired", format!("{method} {path} with an expired token"));
+    }
+
+    // Nothing changed: one order, neither cancelled nor refused; the one subscription.
+    let fresh = t.token().await;
+    assert_eq!(t.control_get("/orders").await.1.as_array().unwrap().len(), 1);
+    let read = t.read_order(&fresh, &order).await;
+    let requests: Vec<&str> =
+        read["requests"].as_array().unwrap().iter().map(|r| r["type"].as_str().unwrap()).collect();
+    assert_eq!(requests, ["CREATE"], "{read}");
+    let (_, hooks) = t.get(&fresh, "/webhooks").await;
+    let hooks: Vec<&str> = hooks.as_array().unwrap().iter().map(|h| h["uuid"].as_str().unwrap()).collect();
+    assert_eq!(hooks, [hook.as_str()]);
+    t.stop().await;
+}
