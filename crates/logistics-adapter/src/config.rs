@@ -55,7 +55,14 @@ pub struct CdekConfig {
     pub backoff_max_ms: u64,
     /// Orders handled at once by one adapter instance.
     pub concurrency: usize,
+    /// Webhooks are kept in the inbox this long (for audit and support), then deleted.
+    pub webhook_retention_hours: u64,
+    /// How often the inbox is pruned (and once at start-up).
+    pub webhook_prune_interval_secs: u64,
 }
+
+/// The longest inbox retention accepted: ten years.
+const MAX_RETENTION_HOURS: u64 = 87_600;
 
 impl Default for CdekConfig {
     fn default() -> Self {
@@ -76,6 +83,8 @@ impl Default for CdekConfig {
             backoff_start_ms: 500,
             backoff_max_ms: 60_000,
             concurrency: 8,
+            webhook_retention_hours: 168,
+            webhook_prune_interval_secs: 3600,
         }
     }
 }
@@ -123,10 +132,15 @@ impl CdekConfig {
             ("cdek.attempts", u64::from(self.attempts)),
             ("cdek.backoff_start_ms", self.backoff_start_ms),
             ("cdek.concurrency", self.concurrency as u64),
+            ("cdek.webhook_retention_hours", self.webhook_retention_hours),
+            ("cdek.webhook_prune_interval_secs", self.webhook_prune_interval_secs),
         ] {
             if value == 0 {
                 return Err(ConfigError::invalid(key, "must be at least 1"));
             }
+        }
+        if self.webhook_retention_hours > MAX_RETENTION_HOURS {
+            return Err(ConfigError::invalid("cdek.webhook_retention_hours", "must be at most 87600 (ten years)"));
         }
         if self.backoff_max_ms < self.backoff_start_ms {
             return Err(ConfigError::invalid("cdek.backoff_max_ms", "must not be below cdek.backoff_start_ms"));

@@ -4,6 +4,7 @@
 //! - [`worker`]: registers each order exactly once, follows it (registration result,
 //!   statuses, reconciliation polls), cancels it, and sends `order_commands`.
 //! - `routes`: `POST /webhooks/cdek/{secret}`, recorded in the inbox, then read back.
+//! - [`inbox`]: the inbox's retention (old webhooks deleted).
 //! - [`subscription`]: the start-up webhook subscription.
 //! - [`cdek`]: the API client, its bodies and errors, and the status table.
 //! - [`commands`] / [`registration`]: what is sent to ordertrack and to CDEK.
@@ -13,6 +14,7 @@ pub mod cdek;
 pub mod commands;
 pub mod config;
 pub mod consumer;
+pub mod inbox;
 pub mod registration;
 mod routes;
 mod startup;

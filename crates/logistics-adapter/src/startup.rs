@@ -23,6 +23,7 @@ use crate::cdek::CdekClient;
 use crate::commands::Commands;
 use crate::config::Config;
 use crate::consumer::OrderEvents;
+use crate::inbox::Pruning;
 use crate::routes::{self, AppState};
 use crate::store::{self, Shipments};
 use crate::subscription;
@@ -84,6 +85,13 @@ impl Application {
             &["outcome"],
         )?;
         metrics.registry().register(Box::new(webhooks.clone()))?;
+        let pruning = Pruning::new(
+            shipments.clone(),
+            Duration::from_secs(config.cdek.webhook_retention_hours * 3600),
+            Duration::from_secs(config.cdek.webhook_prune_interval_secs),
+            metrics.registry(),
+            log.new(o!("part" => "inbox")),
+        )?;
         let state = web::Data::new(AppState {
             store: shipments,
             webhook_secret: config.cdek.webhook_secret.clone(),
@@ -115,6 +123,7 @@ impl Application {
             ),
         );
         supervisor.spawn("worker", worker.run(shutdown.clone()));
+        supervisor.spawn("webhook-inbox-pruning", pruning.run(shutdown.clone()));
         if config.cdek.subscribe {
             supervisor.spawn_once(
                 "webhook-subscription",

@@ -43,11 +43,12 @@ struct Options {
     poll_interval_secs: u64,
     subscribe: bool,
     request_timeout_ms: u64,
+    webhook_prune_interval_secs: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { poll_interval_secs: 3600, subscribe: true, request_timeout_ms: 2000 }
+        Self { poll_interval_secs: 3600, subscribe: true, request_timeout_ms: 2000, webhook_prune_interval_secs: 3600 }
     }
 }
 
@@ -116,6 +117,7 @@ impl Stack {
                 poll_interval_secs: options.poll_interval_secs,
                 registration_poll_ms: 200,
                 request_timeout_ms: options.request_timeout_ms,
+                webhook_prune_interval_secs: options.webhook_prune_interval_secs,
                 attempts: 3,
                 backoff_start_ms: 100,
                 backoff_max_ms: 1000,
@@ -231,6 +233,11 @@ impl Stack {
             self.http.post(format!("{}/webhooks/cdek/{secret}", self.adapter)).json(body).send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn sql(&self, statement: &str) {
+        let mut conn = AsyncPgConnection::establish(&self.logistics_db).await.unwrap();
+        diesel::sql_query(statement).execute(&mut conn).await.unwrap();
     }
 
     async fn inbox_rows(&self, condition: &str) -> i64 {
@@ -572,5 +579,29 @@ async fn start_up_reuses_its_subscription_and_a_third_one_is_refused() {
     assert!(matches!(subscription::subscribe(&client, "http://elsewhere.test/hook").await, Ok(Subscribed::Created(_))));
     let third = subscription::subscribe(&client, "http://third.test/hook").await;
     assert!(matches!(&third, Ok(Subscribed::Refused(reason)) if reason.contains("v2_too_many_webhooks")), "{third:?}");
+    stack.stop().await;
+}
+
+/// The inbox keeps a webhook for `cdek.webhook_retention_hours` (168 by default), then
+/// deletes it, handled or not; newer ones stay.
+#[tokio::test]
+async fn webhooks_past_the_retention_are_pruned_and_newer_ones_kept() {
+    let options = Options { subscribe: false, webhook_prune_interval_secs: 1, ..Options::default() };
+    let stack = Stack::start("cdek_prune", options).await;
+    stack
+        .sql(
+            "INSERT INTO webhook_inbox (received_at, cdek_uuid, code, body, processed_at) VALUES \
+             (now() - interval '169 hours', 'old-handled', 'DELIVERED', '{}', now() - interval '169 hours'), \
+             (now() - interval '400 hours', 'old-never-handled', 'CREATED', '{}', NULL), \
+             (now() - interval '167 hours', 'recent-handled', 'DELIVERED', '{}', now() - interval '167 hours'), \
+             (now(), 'recent-never-handled', 'CREATED', '{}', NULL)",
+        )
+        .await;
+    eventually("the webhooks past the retention are deleted", WAIT, || async {
+        (stack.inbox_rows("cdek_uuid LIKE 'old-%'").await == 0).then_some(())
+    })
+    .await;
+    assert_eq!(stack.inbox_rows("cdek_uuid LIKE 'recent-%'").await, 2);
+    assert_eq!(test_support::metric(&stack.adapter, "ordertrack_logistics_webhook_inbox_pruned_total", &[]).await, 2.0);
     stack.stop().await;
 }

@@ -322,4 +322,27 @@ impl Shipments {
             .await?;
         Ok(())
     }
+
+    /// Deletes the webhooks received before `cutoff`, handled or not, `batch` rows per
+    /// statement (so no statement holds many row locks). Returns how many were deleted.
+    /// Deleting an unhandled one loses nothing: a webhook is only a hint, the order it
+    /// names is read back from CDEK, and an order still followed is polled anyway.
+    pub async fn prune_webhooks(&self, cutoff: DateTime<Utc>, batch: i64) -> anyhow::Result<usize> {
+        let mut conn = self.conn().await?;
+        let mut deleted = 0;
+        loop {
+            let old: Vec<i64> = webhook_inbox::table
+                .select(webhook_inbox::id)
+                .filter(webhook_inbox::received_at.lt(cutoff))
+                .limit(batch)
+                .load(&mut conn)
+                .await?;
+            // Another instance pruning at the same time may have deleted some: fine.
+            deleted +=
+                diesel::delete(webhook_inbox::table.filter(webhook_inbox::id.eq_any(&old))).execute(&mut conn).await?;
+            if (old.len() as i64) < batch {
+                return Ok(deleted);
+            }
+        }
+    }
 }
