@@ -1,4 +1,4 @@
-//! What a load run measures: four latency histograms (whole run and per second), counters,
+//! What a load run measures: five latency histograms (whole run and per second), counters,
 //! errors by kind; and the report made of them (printed, report.json, report.html).
 
 use std::collections::BTreeMap;
@@ -18,17 +18,22 @@ use crate::demo::api::CallError;
 pub enum Measure {
     /// A courier's batch sent to the tracker → the position at a customer's socket.
     Position,
-    /// A status-change request sent → the `update` with that status at a customer's socket.
+    /// A status-change request sent (REST) → the `update` with that status at a customer's socket.
     Status,
+    /// A CDEK status set at the double → the `update` with the status it maps to at a
+    /// customer's socket. Includes CDEK's side: the double's webhook, the adapter's
+    /// read-back of the order, then `order_commands`, order-grpc and `order_updated`.
+    CarrierStatus,
     /// `POST /orders`, client side.
     Create,
     /// `GET /orders/{id}`, client side.
     Read,
 }
 
-const PATHS: [(Measure, &str); 4] = [
+const PATHS: [(Measure, &str); 5] = [
     (Measure::Position, "position ingest -> socket"),
     (Measure::Status, "status change -> socket"),
+    (Measure::CarrierStatus, "carrier status -> socket"),
     (Measure::Create, "create order"),
     (Measure::Read, "cached read"),
 ];
@@ -39,6 +44,7 @@ fn index(path: Measure) -> usize {
         Measure::Status => 1,
         Measure::Create => 2,
         Measure::Read => 3,
+        Measure::CarrierStatus => 4,
     }
 }
 
@@ -65,14 +71,14 @@ pub enum Count {
 }
 
 struct Second {
-    counts: [u64; 4],
+    counts: [u64; 5],
     /// Points (not messages) that reached sockets.
     positions: u64,
     histograms: [Option<Histogram<u64>>; 2],
 }
 
 struct Inner {
-    whole: [Histogram<u64>; 4],
+    whole: [Histogram<u64>; 5],
     seconds: Vec<Second>,
     counts: BTreeMap<Count, u64>,
     errors: BTreeMap<String, u64>,
@@ -102,7 +108,7 @@ impl Metrics {
         Metrics {
             start,
             inner: Mutex::new(Inner {
-                whole: [histogram(3), histogram(3), histogram(3), histogram(3)],
+                whole: [histogram(3), histogram(3), histogram(3), histogram(3), histogram(3)],
                 seconds: Vec::new(),
                 counts: BTreeMap::new(),
                 errors: BTreeMap::new(),
@@ -136,7 +142,7 @@ impl Metrics {
             let _ = h.record(micros);
         }
         while inner.seconds.len() <= second {
-            inner.seconds.push(Second { counts: [0; 4], positions: 0, histograms: [None, None] });
+            inner.seconds.push(Second { counts: [0; 5], positions: 0, histograms: [None, None] });
         }
         if let Some(s) = inner.seconds.get_mut(second) {
             if let Some(c) = s.counts.get_mut(i) {
@@ -251,6 +257,7 @@ impl Metrics {
                     "second": second,
                     "positions_at_sockets": s.positions,
                     "status_updates": count(Measure::Status),
+                    "carrier_status_updates": count(Measure::CarrierStatus),
                     "creates": count(Measure::Create),
                     "reads": count(Measure::Read),
                     "position_p99_ms": p99(0),
@@ -458,11 +465,20 @@ mod tests {
         let metrics = Metrics::new(Instant::now());
         metrics.latency(Measure::Position, Instant::now(), 5);
         metrics.latency(Measure::Status, Instant::now(), 1);
+        metrics.latency(Measure::CarrierStatus, Instant::now(), 1);
+        metrics.latency(Measure::CarrierStatus, Instant::now(), 1);
         metrics.error_kind("create: 503 service_unavailable".into());
         let report = metrics.report(json!({}), 1.0, None);
         assert_eq!(report["latency"][0]["count"], 1);
         assert_eq!(report["latency"][0]["positions_per_second"], 5.0);
         assert_eq!(report["counts"]["positions_at_sockets"], 5);
+        // A CDEK status is a path of its own, beside the requested status changes.
+        assert_eq!(report["latency"][1]["name"], "status change -> socket");
+        assert_eq!(report["latency"][1]["count"], 1);
+        assert_eq!(report["latency"][2]["name"], "carrier status -> socket");
+        assert_eq!(report["latency"][2]["count"], 2);
+        assert_eq!(report["per_second"][0]["status_updates"], 1);
+        assert_eq!(report["per_second"][0]["carrier_status_updates"], 2);
         assert_eq!(report["errors"]["create: 503 service_unavailable"], 1);
         let page = html(&report);
         assert!(page.contains("<svg") && !page.contains("<script"));

@@ -155,7 +155,7 @@ pub struct Load {
     /// Order → its courier (index), for the position latency.
     couriers_of: Mutex<HashMap<String, usize>>,
     /// (order, status) → when the change was first asked for.
-    status_sent: Mutex<HashMap<(String, String), Instant>>,
+    status_sent: Mutex<HashMap<(String, String), (Instant, Measure)>>,
     /// Every created order's id, for the cached reads.
     known: Mutex<Vec<String>>,
     sockets: Mutex<Vec<SocketRecord>>,
@@ -257,12 +257,15 @@ impl Load {
         locked(&self.couriers_of).get(order).copied()
     }
 
-    /// Notes when `status` was first asked for.
-    pub fn mark_status(&self, order: &str, status: &str) {
-        locked(&self.status_sent).entry((order.to_owned(), status.to_owned())).or_insert_with(Instant::now);
+    /// Notes when `status` was first asked for, and how (`Status`: a request to ordertrack;
+    /// `CarrierStatus`: a CDEK status at the double).
+    pub fn mark_status(&self, order: &str, status: &str, path: Measure) {
+        locked(&self.status_sent)
+            .entry((order.to_owned(), status.to_owned()))
+            .or_insert_with(|| (Instant::now(), path));
     }
 
-    pub fn status_sent(&self, order: &str, status: &str) -> Option<Instant> {
+    pub fn status_sent(&self, order: &str, status: &str) -> Option<(Instant, Measure)> {
         locked(&self.status_sent).get(&(order.to_owned(), status.to_owned())).copied()
     }
 

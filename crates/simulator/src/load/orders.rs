@@ -114,7 +114,7 @@ async fn own_life(load: &Load, n: u64, order: &Order) -> Result<String, String> 
     load.pause().await;
     load.set_courier(&order.id, courier);
     let mut version = order.version;
-    load.mark_status(&order.id, "courier_assigned");
+    load.mark_status(&order.id, "courier_assigned", Measure::Status);
     let assigned = loop {
         match retry(load, "assign", || load.stack.assign(&order.id, &courier_id, version)).await {
             Ok(order) => break order,
@@ -133,7 +133,7 @@ async fn own_life(load: &Load, n: u64, order: &Order) -> Result<String, String> 
 /// Sets `status` with the order's version, reading it again after a race (the tracker's
 /// ETA updates change the version too).
 async fn move_on(load: &Load, mut order: Order, status: &str) -> Result<Order, String> {
-    load.mark_status(&order.id, status);
+    load.mark_status(&order.id, status, Measure::Status);
     load.metrics.add(Count::StatusChangesSent, 1);
     for _ in 0..10 {
         if order.reached(status) || order.is_final() {
@@ -175,7 +175,7 @@ async fn cdek_life(load: &Load, order: &Order) -> Result<String, String> {
         };
         let changes = status != step.becomes;
         if changes {
-            load.mark_status(&order.id, step.becomes);
+            load.mark_status(&order.id, step.becomes, Measure::CarrierStatus);
         }
         load.metrics.add(Count::CdekStatusesSent, 1);
         retry(load, "CDEK control status", || load.stack.cdek_status(&uuid, step.code, city))

@@ -101,9 +101,9 @@ pub async fn watch(load: Arc<Load>, order_id: String, token: String) -> SocketRe
                         .and_then(Value::as_array)
                         .is_some_and(|c| c.iter().any(|x| x.as_str() == Some("status")));
                     if changed_status {
-                        if let Some(sent) = load.status_sent(&order_id, status) {
+                        if let Some((sent, path)) = load.status_sent(&order_id, status) {
                             if timed.insert(status.to_owned()) {
-                                load.metrics.latency_at(Measure::Status, sent, arrived, 1);
+                                load.metrics.latency_at(path, sent, arrived, 1);
                             }
                         }
                     }
