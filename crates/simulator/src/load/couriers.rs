@@ -61,8 +61,10 @@ pub async fn run(load: Arc<Load>, n: usize) {
     let every = Duration::from_secs_f64(settings.every_secs);
     let spacing = every.as_secs_f64() / settings.batch as f64;
     let step_m = (SPEED_MPS * spacing).max(MIN_STEP_M);
-    // Spread the couriers' first batches over one interval.
-    let offset = every.mul_f64(n as f64 / settings.couriers.max(1) as f64);
+    // Spread the couriers' first batches over one interval, neighbours far apart: orders
+    // take couriers by number, so the busy ones (whose positions go to sockets) are
+    // neighbours, and `n / couriers` would have them all post in the same moment.
+    let offset = every.mul_f64((n as f64 * 0.618_034).fract());
     let mut next = tokio::time::Instant::now() + offset;
     let (mut lat, mut lon) = start(n);
     let mut heading = (n as f64 * 2.399_963).rem_euclid(std::f64::consts::TAU);

@@ -85,7 +85,7 @@ pub struct LoadArgs {
     /// Customer sockets per order.
     #[arg(long, default_value_t = 2)]
     sockets_per_order: usize,
-    /// Pause between two steps of an order (seconds, ±50 %; 0.2 s while draining). An
+    /// Pause between two steps of an order (seconds, ±50 %; the same while draining). An
     /// own-courier order lives about 5 of them, so about orders-per-sec × 5 × step-secs
     /// couriers are busy (their positions go to sockets).
     #[arg(long, default_value_t = 10.0)]
@@ -222,21 +222,13 @@ impl Load {
         }
     }
 
-    /// The pause between two steps of an order: `--step-secs` ±50 % while generating,
-    /// 0.2 s while draining.
+    /// The pause between two steps of an order: `--step-secs` ±50 %, while generating
+    /// and while draining alike. Hurrying the orders in flight to their end once the
+    /// drain starts would send their remaining steps in one burst, tens of times the
+    /// offered rate, and the run's latencies would measure that burst.
     pub async fn pause(&self) {
-        let secs = if self.generating() { self.settings.step_secs * rand::rng().random_range(0.5..1.5) } else { 0.2 };
-        let until = tokio::time::Instant::now() + Duration::from_secs_f64(secs);
-        // The drain starting cuts a long pause short (to 0.2 s).
-        let drain_starts = async {
-            let mut phase = self.phase.clone();
-            let _ = phase.wait_for(|p| *p != Phase::Generating).await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
-        tokio::select! {
-            () = tokio::time::sleep_until(until) => {}
-            () = drain_starts => {}
-        }
+        let secs = self.settings.step_secs * rand::rng().random_range(0.5..1.5);
+        self.sleep(Duration::from_secs_f64(secs)).await;
     }
 
     pub fn log(&self, line: String) {

@@ -107,7 +107,7 @@ pub async fn run(load: Arc<Load>, n: u64, cdek: bool) -> Option<OrderRecord> {
     Some(OrderRecord { id: order.id, number, cdek, outcome })
 }
 
-/// Assign, then the four steps, a pause (`--step-secs`, shorter while draining) apart.
+/// Assign, then the four steps, a pause (`--step-secs`) apart.
 async fn own_life(load: &Load, n: u64, order: &Order) -> Result<String, String> {
     let courier = (n as usize) % load.settings.couriers.max(1);
     let courier_id = super::couriers::courier_id(&load.settings.tag, courier);
