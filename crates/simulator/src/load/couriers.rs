@@ -61,10 +61,7 @@ pub async fn run(load: Arc<Load>, n: usize) {
     let every = Duration::from_secs_f64(settings.every_secs);
     let spacing = every.as_secs_f64() / settings.batch as f64;
     let step_m = (SPEED_MPS * spacing).max(MIN_STEP_M);
-    // Spread the couriers' first batches over one interval, neighbours far apart: orders
-    // take couriers by number, so the busy ones (whose positions go to sockets) are
-    // neighbours, and `n / couriers` would have them all post in the same moment.
-    let offset = every.mul_f64((n as f64 * 0.618_034).fract());
+    let offset = every.mul_f64(phase(n));
     let mut next = tokio::time::Instant::now() + offset;
     let (mut lat, mut lon) = start(n);
     let mut heading = (n as f64 * 2.399_963).rem_euclid(std::f64::consts::TAU);
@@ -113,9 +110,40 @@ pub async fn run(load: Arc<Load>, n: usize) {
     }
 }
 
+/// Where in its interval courier `n` posts (0 to 1): spread over the interval, and
+/// neighbours far apart. Orders take couriers by number, so the busy couriers (whose
+/// positions go to sockets) are neighbours; with `n / couriers` they would all post in
+/// the same moment. Multiples of the golden ratio spread any run of neighbours evenly.
+fn phase(n: usize) -> f64 {
+    (n as f64 * 0.618_034).fract()
+}
+
 /// Couriers start spread over the area.
 fn start(n: usize) -> (f64, f64) {
     let a = (n as f64 * 0.618_034).fract() * 2.0 - 1.0;
     let b = (n as f64 * 0.754_877).fract() * 2.0 - 1.0;
     (CENTRE.0 + a * AREA_DEG * 0.9, CENTRE.1 + b * AREA_DEG * 1.5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::phase;
+
+    /// The largest gap (around the circle) between the phases of `count` neighbours from `first`.
+    fn largest_gap(first: usize, count: usize) -> f64 {
+        let mut phases: Vec<f64> = (first..first + count).map(phase).collect();
+        phases.sort_by(f64::total_cmp);
+        let wrap = 1.0 - phases[count - 1] + phases[0];
+        phases.windows(2).map(|pair| pair[1] - pair[0]).fold(wrap, f64::max)
+    }
+
+    #[test]
+    fn neighbouring_couriers_post_at_moments_spread_over_the_interval() {
+        for first in [0, 1, 299, 1000, 12_345] {
+            // 50 neighbours, e.g. the busy couriers of 50 consecutive orders: even, not
+            // bunched (`n / couriers` with 300 couriers left a gap of 0.83).
+            assert!(largest_gap(first, 50) < 0.05, "from courier {first}: gap {}", largest_gap(first, 50));
+        }
+        assert!((0..10_000).map(phase).all(|p| (0.0..1.0).contains(&p)));
+    }
 }
