@@ -141,7 +141,7 @@ mod tests {
     fn neighbouring_couriers_post_at_moments_spread_over_the_interval() {
         for first in [0, 1, 299, 1000, 12_345] {
             // 50 neighbours, e.g. the busy couriers of 50 consecutive orders: even, not
-            // bunched (`n / couriers` with 300 couriers left a gap of 0.83).
+            // bunched (`n / couriers` with 300 couriers left a gap of 0.84).
             assert!(largest_gap(first, 50) < 0.05, "from courier {first}: gap {}", largest_gap(first, 50));
         }
         assert!((0..10_000).map(phase).all(|p| (0.0..1.0).contains(&p)));
