@@ -803,6 +803,11 @@ def check_compose(root: Path, ws: Workspace, report: Report, images: dict[str, I
             visit(dep, trail + [node])
     for name in services:
         visit(name, [])
+    # the broker is the version the local stack and the tests run (scripts/kafka/pom.xml)
+    pinned = local_kafka_version(root)
+    image = str(services.get("kafka", {}).get("image", ""))
+    report.expect(image == f"apache/kafka:{pinned}", f"{where} services.kafka",
+                  f"image {image!r} is not apache/kafka:{pinned}, the version of scripts/kafka/pom.xml")
     # KRaft's cluster id is base64 of 16 bytes
     kafka_env = service_environment(services.get("kafka", {}))
     if "CLUSTER_ID" in kafka_env:
@@ -1109,12 +1114,22 @@ def check_k8s_objects(root, ws, report, images, where, objects) -> set[str]:
 
 # ---------------------------------------------------------------- docs
 
+def local_kafka_version(root: Path) -> str:
+    """The one pinned Apache Kafka version: kafka.version in scripts/kafka/pom.xml."""
+    pom = root / "scripts" / "kafka" / "pom.xml"
+    found = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", pom.read_text()) if pom.exists() else None
+    return found.group(1).strip() if found else "(no kafka.version in scripts/kafka/pom.xml)"
+
+
 def check_docs(root: Path, report: Report, names: set[str], ws: Workspace) -> None:
     report.step("docs/deploy.md: every variable, Secret and key used is documented")
     path = root / "docs" / "deploy.md"
     if not report.expect(path.exists(), "docs/deploy.md", "missing"):
         return
     text = path.read_text()
+    pinned = local_kafka_version(root)
+    report.expect(f"Apache Kafka {pinned}" in text, "docs/deploy.md",
+                  f"does not name Apache Kafka {pinned}, the version of scripts/kafka/pom.xml")
     for name in sorted(names):
         if ":" in name:  # a Secret's key
             secret, key = name.split(":", 1)

@@ -129,6 +129,16 @@ def test_a_compose_file_off_the_specification_fails(repo, capsys):
     fails_with(repo, capsys, r"not valid against the Compose Specification schema", "compose")
 
 
+def test_a_kafka_image_of_another_version_than_the_local_broker_fails(repo, capsys):
+    edit(repo / "docker-compose.yml", "image: apache/kafka:4.1.0", "image: apache/kafka:4.0.0")
+    fails_with(repo, capsys, r"services\.kafka: image 'apache/kafka:4\.0\.0' is not apache/kafka:4\.1\.0", "compose")
+
+
+def test_docs_that_name_another_kafka_version_fail(repo, capsys):
+    edit(repo / "scripts/kafka/pom.xml", "<kafka.version>4.1.0<", "<kafka.version>4.2.0<")
+    fails_with(repo, capsys, r"docs/deploy\.md: does not name Apache Kafka 4\.2\.0", "docs")
+
+
 def test_a_misspelt_setting_fails(repo, capsys):
     edit(repo / "docker-compose.yml", "ORDERTRACK_KAFKA__BROKERS: kafka:9092\n      ORDERTRACK_TRACKING__TICKET_SECRET",
          "ORDERTRACK_KAFKA__BROKER: kafka:9092\n      ORDERTRACK_TRACKING__TICKET_SECRET")

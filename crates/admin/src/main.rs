@@ -1,4 +1,5 @@
-//! `ordertrack-admin`: create the Kafka topics, run the database migrations.
+//! `ordertrack-admin`: create the Kafka topics, wait for a broker, run the database
+//! migrations, make courier tokens.
 #![allow(clippy::print_stdout)]
 
 use std::process::ExitCode;
@@ -27,6 +28,14 @@ enum Command {
         /// Partitions of each new topic (dead-letter topics get one).
         #[arg(long, default_value_t = 4)]
         partitions: i32,
+    },
+    /// Wait until the brokers of ORDERTRACK_KAFKA__BROKERS answer a metadata request, then
+    /// print the brokers they named; fails after the timeout. Scripts run it after they
+    /// start a broker.
+    KafkaReady {
+        /// How long to keep asking.
+        #[arg(long, default_value_t = 60)]
+        timeout_secs: u64,
     },
     /// Apply pending migrations (or revert all) of the databases given.
     Migrate {
@@ -92,6 +101,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 let state = if created.contains(&topic.name) { "created" } else { "exists" };
                 println!("    topic {:<40} {state}", topic.name);
             }
+        }
+        Command::KafkaReady { timeout_secs } => {
+            let config: AdminConfig = platform::config::load()?;
+            let brokers = kafka::wait_until_ready(&config.kafka, std::time::Duration::from_secs(timeout_secs)).await?;
+            println!("    kafka ready: brokers {}", brokers.join(", "));
         }
         Command::CourierToken { courier, hours } => {
             let config: AdminConfig = platform::config::load()?;

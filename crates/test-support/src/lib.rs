@@ -2,8 +2,8 @@
 //! database, Redis key prefix and Kafka topic names, so tests run in parallel.
 //!
 //! Where the servers are comes from the environment that `scripts/dev test` sets
-//! (`ORDERTRACK_TEST_POSTGRES_URL`, `..._REDIS_URL`, `..._KAFKA_BROKERS`,
-//! `..._TANSU_BIN`); the defaults match that script's ports.
+//! (`ORDERTRACK_TEST_POSTGRES_URL`, `..._REDIS_URL`, `..._KAFKA_BROKERS`, and
+//! `..._KAFKA_LIBS` for the private brokers); the defaults match that script's.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 mod broker;
@@ -40,12 +40,6 @@ pub fn redis_url() -> String {
 
 pub fn kafka_brokers() -> String {
     env_or("ORDERTRACK_TEST_KAFKA_BROKERS", "127.0.0.1:59093")
-}
-
-pub fn tansu_bin() -> String {
-    let default =
-        std::env::var("HOME").map(|home| format!("{home}/.cache/ordertrack/tansu-0.6.0/bin/tansu")).unwrap_or_default();
-    env_or("ORDERTRACK_TEST_TANSU_BIN", &default)
 }
 
 /// A name no other test uses: `t_<tag>_<12 hex digits>` (lower case, fit for a
@@ -100,7 +94,7 @@ pub fn kafka_config(tag: &str) -> KafkaConfig {
         request_timeout_ms: 3000,
         linger_ms: 1,
         delivery_timeout_ms: 10_000,
-        fetch_wait_max_ms: 20,
+        fetch_wait_max_ms: 500,
         fetch_min_bytes: 1,
         idempotence: true,
     }

@@ -434,9 +434,8 @@ pub fn cdek_registered_once(cdek: &[String], orders: &[DbOrder], at_cdek: &[Cdek
 /// Invariant 6: Nothing left unread: once the run is drained, every consumer group of the
 /// services has committed, on every partition of the topics it reads, at least the end the
 /// partition had when the check began. An event published but never consumed (a consumer
-/// stuck on a message, or a group the broker formed with no partitions assigned, as in
-/// docs/load-and-faults.md "Tansu and a quick restart") is lost to that service although
-/// every other check holds.
+/// stuck on a message, or a group left with partitions nobody reads after a member was
+/// killed and started again) is lost to that service although every other check holds.
 pub fn groups_read_to_end(offsets: &[GroupOffset]) -> Outcome {
     let mut violations = Vec::new();
     let mut messages = 0;
