@@ -11,6 +11,8 @@ use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use super::cpu::{self, Share};
+
 /// What one run measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Measured {
@@ -23,6 +25,8 @@ pub struct Measured {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// Who held the cores while it was measured (the warm-up left out).
+    pub cores: Vec<Share>,
 }
 
 /// Runs `request` from `concurrency` workers for `duration` after `warmup` (not
@@ -73,6 +77,12 @@ where
             })
         })
         .collect();
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        let before = cpu::Snapshot::take();
+        tokio::time::sleep_until(end.into()).await;
+        before.shares_since()
+    });
     let ticker = {
         let (bar, done) = (bar.clone(), Arc::clone(&done));
         tokio::spawn(async move {
@@ -98,6 +108,7 @@ where
     }
     ticker.abort();
     bar.finish_and_clear();
+    let cores = cpu.await.unwrap_or_default();
     let requests = histogram.len();
     let seconds = duration.as_secs_f64();
     let ms = |micros: u64| micros as f64 / 1000.0;
@@ -111,6 +122,7 @@ where
         p50_ms: ms(histogram.value_at_quantile(0.50)),
         p99_ms: ms(histogram.value_at_quantile(0.99)),
         max_ms: ms(histogram.max()),
+        cores,
     };
     println!(
         "    {:<28} {:>9.0} /s   p50 {:>7.2} ms   p99 {:>7.2} ms   max {:>8.2} ms   ({} requests, {} errors)",
@@ -122,6 +134,7 @@ where
         measured.requests,
         measured.errors
     );
+    println!("    {:<28} cores: {}", "", cpu::describe(&measured.cores, 6));
     measured
 }
 

@@ -36,6 +36,14 @@ pub struct TrackerArgs {
     seconds: u64,
     #[arg(long, default_value = "target/bench/tracker.json")]
     out: PathBuf,
+    /// The broker, for the floor: a bare producer sending the same batches as the
+    /// tracker (same schedule, keys, message size and producer settings) to a topic of
+    /// its own. Without it the floor is not measured.
+    #[arg(long)]
+    brokers: Option<String>,
+    /// Partitions of the floor's topic (as `courier_locations`).
+    #[arg(long, default_value_t = 4)]
+    partitions: i32,
 }
 
 struct Totals {
@@ -67,6 +75,12 @@ pub async fn run(args: TrackerArgs) -> anyhow::Result<()> {
     let start = Instant::now() + Duration::from_millis(200);
     let measure_from = start + every;
     let end = measure_from + Duration::from_secs(args.seconds);
+    let cores = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        let before = super::cpu::Snapshot::take();
+        tokio::time::sleep_until(end.into()).await;
+        before.shares_since()
+    });
     let expires = Utc::now() + chrono::Duration::hours(2);
     let mut couriers = Vec::with_capacity(args.couriers);
     for n in 0..args.couriers {
@@ -134,6 +148,7 @@ pub async fn run(args: TrackerArgs) -> anyhow::Result<()> {
         let _ = courier.await;
     }
     bar.finish_and_clear();
+    let cores = cores.await.unwrap_or_default();
 
     let server_after = ingest_histogram(&client, &args.tracker).await?;
     let server_p99 = bucket_quantile(&server_before, &server_after, 0.99);
@@ -157,6 +172,7 @@ pub async fn run(args: TrackerArgs) -> anyhow::Result<()> {
         "client_max_ms": ms(latency.max()),
         "server_receipt_to_ack_p50_ms_at_most": server_p50.map(|s| s * 1000.0),
         "server_receipt_to_ack_p99_ms_at_most": server_p99.map(|s| s * 1000.0),
+        "cores": cores,
     });
     println!(
         "    accepted {:>9.0} points/s   ({} batches, {} errors, {} points dropped)",
@@ -178,6 +194,17 @@ pub async fn run(args: TrackerArgs) -> anyhow::Result<()> {
             p99 * 1000.0
         ),
         _ => println!("    receipt → broker ack       no samples"),
+    }
+    println!("    cores                      {}", super::cpu::describe(&cores, 7));
+    let mut report = report;
+    if let Some(brokers) = &args.brokers {
+        let floor = bare_producer(&args, brokers).await?;
+        let ratio = (accepted as f64 / seconds) / floor.accepted_per_second.max(1.0);
+        println!("    tracker / bare producer    {:>6.1} % of its accepted points/s   (target >= 70 %)", ratio * 100.0);
+        if let Some(fields) = report.as_object_mut() {
+            fields.insert("bare_producer".into(), serde_json::to_value(&floor)?);
+            fields.insert("tracker_vs_bare_producer".into(), json!(ratio));
+        }
     }
     if let Some(parent) = args.out.parent() {
         std::fs::create_dir_all(parent)?;
@@ -217,4 +244,117 @@ fn bucket_quantile(before: &[(f64, f64)], after: &[(f64, f64)], quantile: f64) -
         return None;
     }
     deltas.iter().find(|(_, count)| *count >= quantile * total).map(|(bound, _)| *bound)
+}
+
+/// What the bare producer measured.
+#[derive(Debug, serde::Serialize)]
+struct Floor {
+    accepted_per_second: f64,
+    errors: u64,
+    ack_p50_ms: f64,
+    ack_p99_ms: f64,
+    ack_max_ms: f64,
+    cores: Vec<super::cpu::Share>,
+}
+
+/// The tracker's floor: the same couriers' batches, on the same schedule, each one message
+/// keyed by courier and awaited as the tracker awaits it, produced straight to the broker
+/// with the services' producer settings. Points count as accepted when acknowledged.
+async fn bare_producer(args: &TrackerArgs, brokers: &str) -> anyhow::Result<Floor> {
+    use domain::events::{CourierLocations, Envelope, envelope::Payload};
+    use platform::kafka::{self, KafkaConfig, TopicSpec};
+    use prost::Message;
+
+    println!("==> the floor: a bare producer sending the same batches to the broker at {brokers}");
+    let config = KafkaConfig { brokers: brokers.to_owned(), ..KafkaConfig::default() };
+    let topic = "bench_tracker_floor".to_owned();
+    kafka::create_topics(&config, &[TopicSpec { name: topic.clone(), partitions: args.partitions }]).await?;
+    let producer = kafka::producer(&config, "ordertrack-bench-floor")?;
+    let every = Duration::from_millis(args.every_ms);
+    let spacing_ms = (args.every_ms / args.batch.max(1) as u64).max(1) as i64;
+    let start = Instant::now() + Duration::from_millis(200);
+    let measure_from = start + every;
+    let end = measure_from + Duration::from_secs(args.seconds);
+    let accepted = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let latency = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?));
+    let cores = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        let before = super::cpu::Snapshot::take();
+        tokio::time::sleep_until(end.into()).await;
+        before.shares_since()
+    });
+    let mut couriers = Vec::with_capacity(args.couriers);
+    for n in 0..args.couriers {
+        let (producer, topic) = (producer.clone(), topic.clone());
+        let (accepted, errors, latency) = (Arc::clone(&accepted), Arc::clone(&errors), Arc::clone(&latency));
+        let offset = every.mul_f64(n as f64 / args.couriers as f64);
+        let batch = args.batch;
+        couriers.push(tokio::spawn(async move {
+            let id = format!("sim-{n}");
+            let (mut lat, mut lon) = (55.60 + (n % 100) as f64 * 0.004, 37.40 + (n / 100 % 100) as f64 * 0.004);
+            let mut next = start + offset;
+            loop {
+                tokio::time::sleep_until(next.into()).await;
+                if Instant::now() >= end {
+                    break;
+                }
+                let now = Utc::now();
+                let positions = (0..batch)
+                    .filter_map(|i| {
+                        lat += 0.00005;
+                        lon += 0.00005;
+                        let point = domain::geo::Coordinates::parse(lat, lon).ok()?;
+                        let position = domain::position::Position {
+                            point,
+                            recorded_at: now - chrono::Duration::milliseconds(spacing_ms * (batch - 1 - i) as i64),
+                            accuracy_m: 8.0,
+                            speed_mps: Some(15.0),
+                            heading_deg: None,
+                        };
+                        Some(position.to_event())
+                    })
+                    .collect();
+                let envelope = Envelope::new(
+                    "courier-tracker",
+                    domain::convert::timestamp(now),
+                    Payload::CourierLocations(CourierLocations { courier_id: id.clone(), positions }),
+                );
+                let sent = Instant::now();
+                let outcome = kafka::publish(&producer, &topic, &id, &envelope.encode_to_vec()).await;
+                if sent >= measure_from {
+                    match outcome {
+                        Ok(_) => {
+                            accepted.fetch_add(batch as u64, Ordering::Relaxed);
+                            let _ = latency.lock().await.record((sent.elapsed().as_micros() as u64).max(1));
+                        }
+                        Err(_) => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                next += every;
+            }
+        }));
+    }
+    for courier in couriers {
+        let _ = courier.await;
+    }
+    let cores = cores.await.unwrap_or_default();
+    let latency = latency.lock().await;
+    let ms = |micros: u64| micros as f64 / 1000.0;
+    let floor = Floor {
+        accepted_per_second: accepted.load(Ordering::Relaxed) as f64 / args.seconds as f64,
+        errors: errors.load(Ordering::Relaxed),
+        ack_p50_ms: ms(latency.value_at_quantile(0.5)),
+        ack_p99_ms: ms(latency.value_at_quantile(0.99)),
+        ack_max_ms: ms(latency.max()),
+        cores,
+    };
+    println!(
+        "    accepted {:>9.0} points/s   send → ack p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms   ({} errors)",
+        floor.accepted_per_second, floor.ack_p50_ms, floor.ack_p99_ms, floor.ack_max_ms, floor.errors
+    );
+    println!("    cores                      {}", super::cpu::describe(&floor.cores, 7));
+    Ok(floor)
 }

@@ -28,15 +28,23 @@ pub enum Measure {
     Create,
     /// `GET /orders/{id}`, client side.
     Read,
+    /// The broker alone: a probe message produced → consumed (`floor.rs`).
+    Floor,
 }
 
-const PATHS: [(Measure, &str); 5] = [
+const PATHS: [(Measure, &str); 6] = [
     (Measure::Position, "position ingest -> socket"),
     (Measure::Status, "status change -> socket"),
     (Measure::CarrierStatus, "carrier status -> socket"),
     (Measure::Create, "create order"),
     (Measure::Read, "cached read"),
+    (Measure::Floor, "broker floor (probe)"),
 ];
+
+/// The paths held against the broker floor, and the most their p99 may be of the
+/// floor's p99 (issue 20).
+const AGAINST_FLOOR: [(Measure, &str, f64); 2] =
+    [(Measure::Position, "position_p99_over_floor_p99", 2.0), (Measure::Status, "status_p99_over_floor_p99", 2.0)];
 
 fn index(path: Measure) -> usize {
     match path {
@@ -45,6 +53,7 @@ fn index(path: Measure) -> usize {
         Measure::Create => 2,
         Measure::Read => 3,
         Measure::CarrierStatus => 4,
+        Measure::Floor => 5,
     }
 }
 
@@ -71,14 +80,14 @@ pub enum Count {
 }
 
 struct Second {
-    counts: [u64; 5],
+    counts: [u64; 6],
     /// Points (not messages) that reached sockets.
     positions: u64,
     histograms: [Option<Histogram<u64>>; 2],
 }
 
 struct Inner {
-    whole: [Histogram<u64>; 5],
+    whole: [Histogram<u64>; 6],
     seconds: Vec<Second>,
     counts: BTreeMap<Count, u64>,
     errors: BTreeMap<String, u64>,
@@ -108,7 +117,7 @@ impl Metrics {
         Metrics {
             start,
             inner: Mutex::new(Inner {
-                whole: [histogram(3), histogram(3), histogram(3), histogram(3), histogram(3)],
+                whole: [histogram(3), histogram(3), histogram(3), histogram(3), histogram(3), histogram(3)],
                 seconds: Vec::new(),
                 counts: BTreeMap::new(),
                 errors: BTreeMap::new(),
@@ -142,7 +151,7 @@ impl Metrics {
             let _ = h.record(micros);
         }
         while inner.seconds.len() <= second {
-            inner.seconds.push(Second { counts: [0; 5], positions: 0, histograms: [None, None] });
+            inner.seconds.push(Second { counts: [0; 6], positions: 0, histograms: [None, None] });
         }
         if let Some(s) = inner.seconds.get_mut(second) {
             if let Some(c) = s.counts.get_mut(i) {
@@ -217,7 +226,7 @@ impl Metrics {
 
     /// The report as JSON; `seconds` is the length of the generating phase (throughputs are
     /// over it).
-    pub fn report(&self, settings: Value, generating_secs: f64, invariants: Option<Value>) -> Value {
+    pub fn report(&self, settings: Value, generating_secs: f64, invariants: Option<Value>, cores: Value) -> Value {
         let inner = self.lock();
         let ms = |micros: u64| micros as f64 / 1000.0;
         let generating = generating_secs.max(1.0) as usize;
@@ -265,10 +274,23 @@ impl Metrics {
                 })
             })
             .collect();
+        let p99 = |path: Measure| {
+            inner.whole.get(index(path)).filter(|h| !h.is_empty()).map(|h| ms(h.value_at_quantile(0.99)))
+        };
+        let mut against_floor = serde_json::Map::new();
+        if let Some(floor) = p99(Measure::Floor).filter(|floor| *floor > 0.0) {
+            for (path, name, _) in AGAINST_FLOOR {
+                if let Some(p99) = p99(path) {
+                    against_floor.insert(name.to_owned(), json!(p99 / floor));
+                }
+            }
+        }
         json!({
             "settings": settings,
             "generating_seconds": generating_secs,
             "latency": paths,
+            "against_floor": against_floor,
+            "cores_while_generating": cores,
             "counts": inner.counts,
             "errors": inner.errors,
             "positions_dropped_by_reason": inner.dropped,
@@ -302,8 +324,26 @@ pub fn print_report(report: &Value) {
         );
     }
     println!(
-        "    targets: >= 20,000 positions/s ingest -> socket at p99 <= 50 ms; status change -> socket p99 <= 30 ms"
+        "    targets: position ingest -> socket p99 <= 50 ms, status change -> socket p99 <= 30 ms (at 2,000 positions/s)"
     );
+    if let Some(ratios) = report.get("against_floor").and_then(Value::as_object).filter(|r| !r.is_empty()) {
+        let line: Vec<String> = AGAINST_FLOOR
+            .iter()
+            .filter_map(|(_, name, target)| {
+                let ratio = ratios.get(*name)?.as_f64()?;
+                Some(format!("{} {ratio:.2} (target <= {target})", name.replace('_', " ")))
+            })
+            .collect();
+        println!("    against the broker floor: {}", line.join("; "));
+    }
+    if let Some(cores) = report.get("cores_while_generating").and_then(Value::as_array).filter(|c| !c.is_empty()) {
+        let line: Vec<String> = cores
+            .iter()
+            .take(9)
+            .filter_map(|c| Some(format!("{} {:.2}", c.get("process")?.as_str()?, c.get("cores")?.as_f64()?)))
+            .collect();
+        println!("    cores while generating: {}", line.join(", "));
+    }
     if let Some(counts) = report.get("counts").and_then(Value::as_object) {
         let line: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
         println!("    counts: {}", line.join(", "));
@@ -346,10 +386,11 @@ fn series(report: &Value, field: &str) -> Vec<(f64, f64)> {
 }
 
 /// A chart's line: name, colour, (x, y) points.
-type Line<'a> = (&'a str, &'a str, Vec<(f64, f64)>);
+pub type Line<'a> = (&'a str, &'a str, Vec<(f64, f64)>);
 
 /// One line chart as an SVG element; `target` draws a dashed horizontal line.
-fn chart(title: &str, unit: &str, lines: &[Line<'_>], target: Option<f64>) -> String {
+/// The x axis is labelled with its largest value and `x_unit`.
+pub fn chart(title: &str, unit: &str, x_unit: &str, lines: &[Line<'_>], target: Option<f64>) -> String {
     let (width, height, left, bottom) = (760.0, 220.0, 60.0, 30.0);
     let max_x = lines.iter().flat_map(|(_, _, p)| p.iter().map(|(x, _)| *x)).fold(1.0, f64::max);
     let max_y = lines.iter().flat_map(|(_, _, p)| p.iter().map(|(_, y)| *y)).chain(target).fold(1.0, f64::max) * 1.1;
@@ -371,8 +412,8 @@ fn chart(title: &str, unit: &str, lines: &[Line<'_>], target: Option<f64>) -> St
     }
     let _ = write!(
         svg,
-        r##"<text x="{}" y="{}" font-size="11" fill="#555">{max_x:.0} s</text>"##,
-        width - 50.0,
+        r##"<text x="{}" y="{}" font-size="11" fill="#555">{max_x:.0}{x_unit}</text>"##,
+        width - 110.0,
         height - 8.0
     );
     if let Some(target) = target {
@@ -423,14 +464,16 @@ fn html(report: &Value) -> String {
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}pre{{background:#f4f4f4;padding:1em}}</style></head><body>
 <h1>ordertrack load run</h1>
 <table><tr><th>path</th><th>per second</th><th>positions/s</th><th>p50 ms</th><th>p99 ms</th><th>max ms</th><th>samples</th></tr>{rows}</table>
-<p>Targets: &ge; 20,000 positions/s ingest &rarr; socket at p99 &le; 50 ms; status change &rarr; socket p99 &le; 30 ms.</p>
+<p>Targets at the default load (2,000 positions/s, 20 orders/s): position ingest &rarr; socket p99 &le; 50 ms, status change &rarr; socket p99 &le; 30 ms, each at most 2&times; the broker floor's p99.</p>
 {}{}{}
+<h2>Against the broker floor</h2><pre>{}</pre><h2>Cores while generating</h2><pre>{}</pre>
 <h2>Counts</h2><pre>{}</pre><h2>Errors by kind</h2><pre>{}</pre><h2>Invariants</h2><pre>{}</pre><h2>Settings</h2><pre>{}</pre>
 </body></html>
 "#,
         chart(
             "Throughput per second",
             "",
+            " s",
             &[
                 ("positions at sockets", "#1f77b4", series(report, "positions_at_sockets")),
                 ("status updates at sockets", "#2ca02c", series(report, "status_updates")),
@@ -440,15 +483,19 @@ fn html(report: &Value) -> String {
         chart(
             "Position ingest → socket, p99 per second",
             " ms",
+            " s",
             &[("p99", "#1f77b4", series(report, "position_p99_ms"))],
             Some(50.0)
         ),
         chart(
             "Status change → socket, p99 per second",
             " ms",
+            " s",
             &[("p99", "#2ca02c", series(report, "status_p99_ms"))],
             Some(30.0)
         ),
+        pretty("against_floor"),
+        pretty("cores_while_generating"),
         pretty("counts"),
         pretty("errors"),
         pretty("invariants"),
@@ -468,7 +515,8 @@ mod tests {
         metrics.latency(Measure::CarrierStatus, Instant::now(), 1);
         metrics.latency(Measure::CarrierStatus, Instant::now(), 1);
         metrics.error_kind("create: 503 service_unavailable".into());
-        let report = metrics.report(json!({}), 1.0, None);
+        metrics.latency(Measure::Floor, Instant::now() - Duration::from_millis(10), 1);
+        let report = metrics.report(json!({}), 1.0, None, json!([]));
         assert_eq!(report["latency"][0]["count"], 1);
         assert_eq!(report["latency"][0]["positions_per_second"], 5.0);
         assert_eq!(report["counts"]["positions_at_sockets"], 5);
@@ -480,6 +528,11 @@ mod tests {
         assert_eq!(report["per_second"][0]["status_updates"], 1);
         assert_eq!(report["per_second"][0]["carrier_status_updates"], 2);
         assert_eq!(report["errors"]["create: 503 service_unavailable"], 1);
+        // The floor probe is a path of its own, and the socket paths are read against it.
+        assert_eq!(report["latency"][5]["name"], "broker floor (probe)");
+        assert_eq!(report["latency"][5]["count"], 1);
+        let ratio = report["against_floor"]["position_p99_over_floor_p99"].as_f64().unwrap();
+        assert!(ratio > 0.0 && ratio < 1.0, "{ratio}");
         let page = html(&report);
         assert!(page.contains("<svg") && !page.contains("<script"));
     }

@@ -9,10 +9,12 @@
 
 mod check;
 mod couriers;
+mod floor;
 mod metrics;
 mod orders;
 mod record;
 mod sockets;
+mod sweep;
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -32,7 +34,7 @@ use record::{OrderRecord, RunRecord, SocketRecord};
 
 use crate::demo::api::Stack;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct LoadArgs {
     /// order-api's base URL.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -99,6 +101,12 @@ pub struct LoadArgs {
     /// Makes the CDEK choice and the pauses the same from run to run.
     #[arg(long)]
     seed: Option<u64>,
+    /// Step the offered positions/s through these rates (comma-separated), one whole run
+    /// each (--couriers is set from the rate, --every-secs and --batch stay), and report
+    /// the knee: the highest rate whose position ingest -> socket p99 stays within 50 ms.
+    /// Each step's run goes to <out>/sweep-<rate>; the table to <out>/sweep.json and sweep.html.
+    #[arg(long, value_delimiter = ',')]
+    sweep: Vec<f64>,
 }
 
 impl LoadArgs {
@@ -267,6 +275,11 @@ impl Load {
 }
 
 pub async fn run(args: LoadArgs) -> anyhow::Result<bool> {
+    if args.sweep.is_empty() { Ok(run_once(&args).await?.0) } else { sweep::run(args).await }
+}
+
+/// One whole run: whether it passed, and its report.
+async fn run_once(args: &LoadArgs) -> anyhow::Result<(bool, serde_json::Value)> {
     args.check()?;
     let seed = args.seed.unwrap_or_else(|| rand::rng().random_range(0..1_000_000));
     let tag: String = uuid::Uuid::new_v4().simple().to_string().chars().take(8).collect();
@@ -317,6 +330,8 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<bool> {
     load.stack.check(args.cdek_share > 0.0).await?;
 
     let mut background = JoinSet::new();
+    background.spawn(floor::run(Arc::clone(&load), args.brokers.clone(), args.topic_prefix.clone()));
+    let cores_before = crate::bench::cpu::Snapshot::take();
     for n in 0..args.couriers {
         background.spawn(couriers::run(Arc::clone(&load), n));
     }
@@ -350,6 +365,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<bool> {
         bar.finish_and_clear();
     }
     let generating_secs = load.metrics.elapsed().as_secs_f64();
+    let cores = cores_before.shares_since();
     if let Some(name) = stopped_by {
         println!("    {name}: stopped generating after {generating_secs:.0} s");
     }
@@ -426,7 +442,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<bool> {
         "cdek_share": args.cdek_share, "sockets_per_order": args.sockets_per_order, "step_secs": args.step_secs,
         "reads_per_sec": args.reads_per_sec, "positions_per_second_offered": offered,
     });
-    let report = load.metrics.report(settings, generating_secs, Some(invariants));
+    let report = load.metrics.report(settings, generating_secs, Some(invariants), json!(cores));
     metrics::print_report(&report);
     metrics::write_report(&args.out, &report)?;
 
@@ -437,7 +453,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<bool> {
     if !unfinished.is_empty() {
         println!("    FAILED: {} orders neither delivered nor cancelled by the end of the drain", unfinished.len());
     }
-    Ok(holds && progress_made && unfinished.is_empty())
+    Ok((holds && progress_made && unfinished.is_empty(), report))
 }
 
 fn progress_line(load: &Load) -> String {
