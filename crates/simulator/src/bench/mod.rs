@@ -317,6 +317,9 @@ async fn hello_world(
 }
 
 pub async fn hello_server(port: u16, workers: usize) -> anyhow::Result<()> {
+    // Its own name in /proc, so the benchmark's CPU shares tell it from the load generator
+    // (the same binary).
+    let _ = std::fs::write("/proc/self/comm", "hello-server");
     let workers = if workers == 0 { std::thread::available_parallelism().map_or(2, usize::from) } else { workers };
     actix_web::HttpServer::new(|| {
         actix_web::App::new().route("/hello", actix_web::web::get().to(|| async { "hello world" }))
