@@ -112,14 +112,15 @@ impl Application {
         supervisor.add_http("http", server);
         supervisor.spawn(
             "orders-consumer",
-            kafka::consume(
+            kafka::consume_batches(
                 orders_consumer,
                 dead_letters.clone(),
                 shutdown.clone(),
                 log.new(o!("consumer" => "orders")),
-                move |message| {
+                consumers::MAX_BATCH,
+                move |messages| {
                     let assignments = Arc::clone(&assignments);
-                    async move { consumers::record_order(&assignments, message).await }
+                    async move { consumers::record_orders(&assignments, messages).await }
                 },
             ),
         );

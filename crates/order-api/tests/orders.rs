@@ -286,6 +286,40 @@ async fn track_shows_the_couriers_position_and_downsampled_path() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn many_couriers_batches_recorded_at_once_give_the_same_paths_as_one_by_one() {
+    let app = TestApp::spawn("track-many").await;
+    let one = app.create_picked_up("M-1", "c-one").await["id"].as_str().unwrap().to_owned();
+    let two = app.create_picked_up("M-2", "c-two").await["id"].as_str().unwrap().to_owned();
+    let store = app.store().await;
+    let (c_one, c_two, idle) =
+        (CourierId::parse("c-one").unwrap(), CourierId::parse("c-two").unwrap(), CourierId::parse("c-idle").unwrap());
+    // c-one's two batches in one call: the second is thinned against the first's last
+    // point (kept, dropped by 1 m and 1 s, kept by distance); c-two's older point comes
+    // after its newer one and neither moves its position back nor enters its path twice.
+    let batches = vec![
+        (c_one.clone(), vec![position(55.7000, 37.58, 60), position(55.7000, 37.58, 50)]),
+        (c_two.clone(), vec![position(55.8000, 37.60, 30)]),
+        (idle.clone(), vec![position(55.9000, 37.70, 10)]),
+        (c_one.clone(), vec![position(55.70001, 37.58, 49), position(55.7010, 37.58, 40)]),
+        (c_two.clone(), vec![position(55.8100, 37.60, 45)]),
+    ];
+    store.record_many_positions(&batches).await.unwrap();
+    store.record_many_positions(&batches).await.unwrap(); // a redelivered batch changes nothing
+
+    let track = app.get(&format!("/orders/{one}/track"), KEY_A).await;
+    assert_eq!(track.body["courier_position"]["lat"], 55.7010, "{}", track.body);
+    assert_eq!(track.body["path"].as_array().unwrap().len(), 3, "{}", track.body["path"]);
+    let track = app.get(&format!("/orders/{two}/track"), KEY_A).await;
+    assert_eq!(track.body["courier_position"]["lat"], 55.8000, "{}", track.body);
+    assert_eq!(track.body["path"].as_array().unwrap().len(), 1, "{}", track.body["path"]);
+    // A courier with no active order gets a position and no path.
+    let location = app.get("/couriers/c-idle/location", KEY_A).await;
+    assert_eq!(location.status, 404, "no order of this store: {}", location.body);
+    store.record_many_positions(&[]).await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_tracking_link_shows_no_personal_data_and_hands_out_a_ticket() {
     let app = TestApp::spawn("public").await;
     let created = app.create_picked_up("P-1", "c-3").await;

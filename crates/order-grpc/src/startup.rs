@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::consumers::commands::CommandHandler;
-use crate::consumers::locations::LocationHandler;
+use crate::consumers::locations::{LocationHandler, MAX_BATCH as MAX_LOCATION_BATCH};
 use crate::grpc::track::TrackHub;
 use crate::grpc::{self, OrderGrpc, ServiceKeys};
 
@@ -117,14 +117,15 @@ impl Application {
         );
         supervisor.spawn(
             "courier-locations-consumer",
-            kafka::consume(
+            kafka::consume_batches(
                 locations_consumer,
                 dead_letters,
                 shutdown.clone(),
                 log.new(o!("consumer" => "courier_locations")),
-                move |message| {
+                MAX_LOCATION_BATCH,
+                move |messages| {
                     let locations = locations.clone();
-                    async move { locations.handle(message).await }
+                    async move { locations.handle_batch(messages).await }
                 },
             ),
         );

@@ -4,12 +4,13 @@
 //! its event (outbox) in one transaction; after the commit, invalidate the cache and
 //! wake the outbox relay.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::{Float4, Float8, Text, Timestamptz};
+use diesel::sql_types::{Array, Float4, Float8, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::convert;
 use domain::eta::TravelAssumptions;
@@ -564,75 +565,107 @@ impl Orders {
     /// position; each active order of the courier keeps a downsampled path. Replaying a
     /// batch changes nothing.
     pub async fn record_positions(&self, courier: &CourierId, positions: &[Position]) -> Result<(), StoreError> {
-        let Some(latest) = positions.iter().max_by_key(|p| p.recorded_at) else {
-            return Ok(());
-        };
-        let mut conn = self.pool.get().await?;
-        // Only a newer position replaces the stored one (batches may arrive late or twice).
-        diesel::sql_query(
-            "INSERT INTO courier_positions (courier_id, lat, lon, recorded_at, accuracy_m, speed_mps, heading_deg, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, now()) \
-             ON CONFLICT (courier_id) DO UPDATE SET lat = EXCLUDED.lat, lon = EXCLUDED.lon, \
-               recorded_at = EXCLUDED.recorded_at, accuracy_m = EXCLUDED.accuracy_m, speed_mps = EXCLUDED.speed_mps, \
-               heading_deg = EXCLUDED.heading_deg, updated_at = now() \
-             WHERE courier_positions.recorded_at < EXCLUDED.recorded_at",
-        )
-        .bind::<Text, _>(courier.as_str())
-        .bind::<Float8, _>(latest.point.lat())
-        .bind::<Float8, _>(latest.point.lon())
-        .bind::<Timestamptz, _>(latest.recorded_at)
-        .bind::<Float4, _>(latest.accuracy_m)
-        .bind::<diesel::sql_types::Nullable<Float4>, _>(latest.speed_mps)
-        .bind::<diesel::sql_types::Nullable<Float4>, _>(latest.heading_deg)
-        .execute(&mut conn)
-        .await?;
+        self.record_many_positions(&[(courier.clone(), positions.to_vec())]).await
+    }
 
-        let active: Vec<Uuid> = orders::table
-            .filter(orders::courier_id.eq(courier.as_str()))
-            .filter(orders::status.eq_any(FOLLOWS_COURIER.map(|s| s.as_str())))
-            .select(orders::id)
-            .load(&mut conn)
-            .await?;
-        if active.is_empty() {
-            return Ok(());
-        }
-        let mut sorted: Vec<&Position> = positions.iter().collect();
-        sorted.sort_by_key(|p| p.recorded_at);
-        let mut new_points = Vec::new();
-        for order_id in active {
-            let last: Option<(f64, f64, DateTime<Utc>)> = track_points::table
-                .filter(track_points::order_id.eq(order_id))
-                .order(track_points::recorded_at.desc())
-                .select((track_points::lat, track_points::lon, track_points::recorded_at))
-                .first(&mut conn)
-                .await
-                .optional()?;
-            let mut kept = last.and_then(|(lat, lon, at)| Coordinates::parse(lat, lon).ok().map(|p| (p, at)));
-            for position in &sorted {
-                let keep = match kept {
-                    None => true,
-                    Some((point, at)) => {
-                        position.recorded_at > at
-                            && (position.point.distance_m(&point) >= self.config.track_min_distance_m
-                                || position.recorded_at - at >= self.config.track_min_interval)
-                    }
-                };
-                if keep {
-                    kept = Some((position.point, position.recorded_at));
-                    new_points.push(NewTrackPoint {
-                        order_id,
-                        courier_id: courier.to_string(),
-                        lat: position.point.lat(),
-                        lon: position.point.lon(),
-                        recorded_at: position.recorded_at,
-                    });
+    /// [`Orders::record_positions`] for the batches of many couriers at once, in one
+    /// transaction of four statements whatever their number: the couriers' latest
+    /// positions, their active orders, those orders' last path points, the new ones.
+    /// Batches are taken in the order given (a courier's later batch after its earlier).
+    pub async fn record_many_positions(&self, batches: &[(CourierId, Vec<Position>)]) -> Result<(), StoreError> {
+        // Each courier's newest position of all its batches.
+        let mut latest: HashMap<&str, &Position> = HashMap::new();
+        for (courier, positions) in batches {
+            for position in positions {
+                let newer = latest.get(courier.as_str()).is_none_or(|held| held.recorded_at < position.recorded_at);
+                if newer {
+                    latest.insert(courier.as_str(), position);
                 }
             }
         }
-        if !new_points.is_empty() {
-            diesel::insert_into(track_points::table).values(&new_points).execute(&mut conn).await?;
+        if latest.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let mut conn = self.pool.get().await?;
+        let config = Arc::clone(&self.config);
+        conn.transaction::<(), StoreError, _>(async move |conn| {
+            // Only a newer position replaces the stored one (batches may arrive late or twice).
+            let latest: Vec<(&str, &Position)> = latest.into_iter().collect();
+            diesel::sql_query(
+                "INSERT INTO courier_positions (courier_id, lat, lon, recorded_at, accuracy_m, speed_mps, heading_deg, updated_at) \
+                 SELECT courier_id, lat, lon, recorded_at, accuracy_m, speed_mps, heading_deg, now() \
+                 FROM unnest($1::text[], $2::float8[], $3::float8[], $4::timestamptz[], $5::float4[], $6::float4[], $7::float4[]) \
+                   AS p (courier_id, lat, lon, recorded_at, accuracy_m, speed_mps, heading_deg) \
+                 ON CONFLICT (courier_id) DO UPDATE SET lat = EXCLUDED.lat, lon = EXCLUDED.lon, \
+                   recorded_at = EXCLUDED.recorded_at, accuracy_m = EXCLUDED.accuracy_m, speed_mps = EXCLUDED.speed_mps, \
+                   heading_deg = EXCLUDED.heading_deg, updated_at = now() \
+                 WHERE courier_positions.recorded_at < EXCLUDED.recorded_at",
+            )
+            .bind::<Array<Text>, _>(latest.iter().map(|(courier, _)| *courier).collect::<Vec<_>>())
+            .bind::<Array<Float8>, _>(latest.iter().map(|(_, p)| p.point.lat()).collect::<Vec<_>>())
+            .bind::<Array<Float8>, _>(latest.iter().map(|(_, p)| p.point.lon()).collect::<Vec<_>>())
+            .bind::<Array<Timestamptz>, _>(latest.iter().map(|(_, p)| p.recorded_at).collect::<Vec<_>>())
+            .bind::<Array<Float4>, _>(latest.iter().map(|(_, p)| p.accuracy_m).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Float4>>, _>(latest.iter().map(|(_, p)| p.speed_mps).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Float4>>, _>(latest.iter().map(|(_, p)| p.heading_deg).collect::<Vec<_>>())
+            .execute(conn)
+            .await?;
+
+            let couriers: Vec<&str> = latest.iter().map(|(courier, _)| *courier).collect();
+            let active: Vec<(Uuid, Option<String>)> = orders::table
+                .filter(orders::courier_id.eq_any(&couriers))
+                .filter(orders::status.eq_any(FOLLOWS_COURIER.map(|s| s.as_str())))
+                .select((orders::id, orders::courier_id))
+                .load(conn)
+                .await?;
+            if active.is_empty() {
+                return Ok(());
+            }
+            let order_ids: Vec<Uuid> = active.iter().map(|(id, _)| *id).collect();
+            let last_points: Vec<LastTrackPoint> = diesel::sql_query(
+                "SELECT DISTINCT ON (order_id) order_id, lat, lon, recorded_at FROM track_points \
+                 WHERE order_id = ANY($1) ORDER BY order_id, recorded_at DESC",
+            )
+            .bind::<Array<diesel::sql_types::Uuid>, _>(&order_ids)
+            .load(conn)
+            .await?;
+            let mut kept: HashMap<Uuid, (Coordinates, DateTime<Utc>)> = last_points
+                .into_iter()
+                .filter_map(|p| Coordinates::parse(p.lat, p.lon).ok().map(|point| (p.order_id, (point, p.recorded_at))))
+                .collect();
+            let mut new_points = Vec::new();
+            for (courier, positions) in batches {
+                let mut sorted: Vec<&Position> = positions.iter().collect();
+                sorted.sort_by_key(|p| p.recorded_at);
+                for (order_id, _) in active.iter().filter(|(_, c)| c.as_deref() == Some(courier.as_str())) {
+                    for position in &sorted {
+                        let keep = match kept.get(order_id) {
+                            None => true,
+                            Some((point, at)) => {
+                                position.recorded_at > *at
+                                    && (position.point.distance_m(point) >= config.track_min_distance_m
+                                        || position.recorded_at - *at >= config.track_min_interval)
+                            }
+                        };
+                        if keep {
+                            kept.insert(*order_id, (position.point, position.recorded_at));
+                            new_points.push(NewTrackPoint {
+                                order_id: *order_id,
+                                courier_id: courier.to_string(),
+                                lat: position.point.lat(),
+                                lon: position.point.lon(),
+                                recorded_at: position.recorded_at,
+                            });
+                        }
+                    }
+                }
+            }
+            if !new_points.is_empty() {
+                diesel::insert_into(track_points::table).values(&new_points).execute(conn).await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// A static estimate of the delivery time from the distance, for orders with no ETA.
@@ -642,6 +675,19 @@ impl Orders {
         }
         Some(domain::eta::estimate(&order.pickup.point(), &order.destination.point(), now, &self.config.travel))
     }
+}
+
+/// A path's newest point, per order.
+#[derive(QueryableByName)]
+struct LastTrackPoint {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    order_id: Uuid,
+    #[diesel(sql_type = Float8)]
+    lat: f64,
+    #[diesel(sql_type = Float8)]
+    lon: f64,
+    #[diesel(sql_type = Timestamptz)]
+    recorded_at: DateTime<Utc>,
 }
 
 /// A new order's three rows, written by one statement (data-modifying CTEs run

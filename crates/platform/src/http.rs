@@ -47,6 +47,21 @@ pub struct HttpConfig {
     /// Open connections per worker thread; past it new connections wait in the listen
     /// backlog until one closes (actix-web's default is 25000).
     pub max_connections_per_worker: usize,
+    /// Which requests get an `info` line in the log: `failures` (answers of 400 and up,
+    /// and requests slower than `slow_request_ms`) or `all`. Every request is counted in
+    /// the metrics either way, and logged at `debug`. Logging every request costs a
+    /// quarter of the cached `GET /orders/{id}`'s CPU (docs/benchmarks.md).
+    pub log_requests: LogRequests,
+    /// A request that took at least this long is logged at `info` whatever its answer.
+    pub slow_request_ms: u64,
+}
+
+/// See [`HttpConfig::log_requests`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogRequests {
+    Failures,
+    All,
 }
 
 impl HttpConfig {
@@ -62,6 +77,8 @@ impl HttpConfig {
             body_timeout_ms: 30_000,
             keep_alive_secs: 5,
             max_connections_per_worker: 25_000,
+            log_requests: LogRequests::Failures,
+            slow_request_ms: 500,
         }
     }
 
@@ -166,6 +183,21 @@ pub async fn limit_headers(
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Which requests [`observe`] logs at `info` (from [`HttpConfig`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLogPolicy {
+    pub requests: LogRequests,
+    pub slow: Duration,
+}
+
+impl RequestLogPolicy {
+    const EVERY: Self = Self { requests: LogRequests::All, slow: Duration::ZERO };
+
+    fn logs(&self, status: u16, elapsed: Duration) -> bool {
+        self.requests == LogRequests::All || status >= 400 || elapsed >= self.slow
+    }
+}
+
 /// The logger of one request: the service logger with the request's id. Handlers take
 /// it from the request extensions with `req.extensions().get::<RequestLog>()`.
 #[derive(Clone)]
@@ -192,6 +224,7 @@ pub async fn observe(
         .new(o!("request_id" => request_id.clone()));
     request.extensions_mut().insert(RequestLog(log.clone()));
     let metrics = request.app_data::<web::Data<Metrics>>().cloned();
+    let policy = request.app_data::<web::Data<RequestLogPolicy>>().map_or(RequestLogPolicy::EVERY, |p| *p.get_ref());
     let method = request.method().to_string();
     let path = request.path().to_owned();
 
@@ -214,7 +247,7 @@ pub async fn observe(
         // The error's whole cause chain, logged once, here; the caller saw only a code.
         error!(log, "request failed"; "method" => method, "path" => path, "status" => status,
             "elapsed_ms" => elapsed_ms, "error" => error.to_string());
-    } else if matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics") {
+    } else if matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics") || !policy.logs(status, elapsed) {
         debug!(log, "request"; "method" => method, "path" => path, "status" => status, "elapsed_ms" => elapsed_ms);
     } else {
         info!(log, "request"; "method" => method, "path" => path, "status" => status, "elapsed_ms" => elapsed_ms);
@@ -261,6 +294,10 @@ where
     let header_limit = web::Data::new(HeaderLimit(config.max_header_bytes));
     let body_limit = web::Data::new(BodyLimit(max_body));
     let body_timeout = web::Data::new(BodyTimeout(Duration::from_millis(config.body_timeout_ms)));
+    let log_policy = web::Data::new(RequestLogPolicy {
+        requests: config.log_requests,
+        slow: Duration::from_millis(config.slow_request_ms),
+    });
     let server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .app_data(log.clone())
@@ -271,12 +308,14 @@ where
             .app_data(header_limit.clone())
             .app_data(body_limit.clone())
             .app_data(body_timeout.clone())
+            .app_data(log_policy.clone())
             .wrap(actix_web::middleware::from_fn(limit_headers))
             .wrap(actix_web::middleware::from_fn(observe))
             .configure(ops_routes)
             .configure(routes.clone())
             .default_service(web::to(not_found))
     })
+    .on_connect(no_delay)
     .listen(listener)?
     .workers(config.worker_count())
     .client_request_timeout(Duration::from_millis(config.client_request_timeout_ms))
@@ -288,9 +327,32 @@ where
     Ok(server)
 }
 
+/// Turns Nagle's algorithm off on every accepted connection (actix-web leaves it on):
+/// a WebSocket push or a pipelined answer written while an earlier one is not yet
+/// acknowledged would otherwise wait for the client's delayed ACK, up to 40 ms on Linux.
+fn no_delay(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
+    if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        let _ = stream.set_nodelay(true);
+    }
+}
+
 #[cfg(test)]
 mod logged_path_tests {
-    use super::logged_path;
+    use super::{LogRequests, RequestLogPolicy, logged_path};
+    use std::time::Duration;
+
+    #[test]
+    fn failures_and_slow_requests_are_logged_and_the_rest_only_when_asked() {
+        let failures = RequestLogPolicy { requests: LogRequests::Failures, slow: Duration::from_millis(500) };
+        let fast = Duration::from_millis(2);
+        assert!(!failures.logs(200, fast));
+        assert!(!failures.logs(304, fast));
+        assert!(failures.logs(404, fast));
+        assert!(failures.logs(503, fast));
+        assert!(failures.logs(200, Duration::from_millis(500)));
+        let all = RequestLogPolicy { requests: LogRequests::All, ..failures };
+        assert!(all.logs(200, fast));
+    }
 
     #[test]
     fn secrets_in_paths_never_reach_the_request_log() {

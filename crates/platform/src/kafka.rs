@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::topics::Topic;
+use futures::FutureExt;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -111,6 +112,10 @@ impl KafkaConfig {
         config
             .set("bootstrap.servers", &self.brokers)
             .set("socket.timeout.ms", self.request_timeout_ms.max(1000).to_string())
+            // librdkafka leaves Nagle's algorithm on by default: a small request written
+            // while an earlier one is unacknowledged waits for that ACK. Requests are
+            // batched by linger.ms already; the socket must not add its own wait.
+            .set("socket.nagle.disable", "true")
             .set("log_level", "3");
         config
     }
@@ -328,13 +333,48 @@ where
     F: FnMut(OwnedMessage) -> Fut,
     Fut: Future<Output = Result<(), HandleError>>,
 {
-    'messages: loop {
+    consume_batches(consumer, dead_letters, shutdown, log, 1, move |mut batch| {
+        let handled = batch.pop().map(&mut handle);
+        async move {
+            match handled {
+                None => Ok(Vec::new()),
+                Some(handled) => match handled.await {
+                    Ok(()) => Ok(Vec::new()),
+                    Err(HandleError::Reject(reason)) => Ok(vec![(0, reason)]),
+                    Err(HandleError::Retry(reason)) => Err(reason),
+                },
+            }
+        }
+    })
+    .await
+}
+
+/// Like [`consume`], for handlers that do better with many messages at once (one
+/// database transaction for all of them, say): each call gets the messages already
+/// fetched, in order, at most `max_batch`, without waiting for more. `handle` answers
+/// the messages it rejects (index in the batch, reason: they go to the dead-letter
+/// topic), or an error, and then the same batch is offered again after a back-off, so
+/// nothing after it is processed first. A handler must treat a batch seen again as a
+/// replay (the offsets are stored only after it succeeded).
+pub async fn consume_batches<F, Fut>(
+    consumer: StreamConsumer,
+    dead_letters: Option<DeadLetters>,
+    shutdown: CancellationToken,
+    log: Logger,
+    max_batch: usize,
+    mut handle: F,
+) -> anyhow::Result<()>
+where
+    F: FnMut(Vec<OwnedMessage>) -> Fut,
+    Fut: Future<Output = Result<Vec<(usize, anyhow::Error)>, anyhow::Error>>,
+{
+    'batches: loop {
         let received = tokio::select! {
             () = shutdown.cancelled() => break,
             received = consumer.recv() => received,
         };
-        let message = match received {
-            Ok(message) => message.detach(),
+        let mut batch = match received {
+            Ok(message) => vec![message.detach()],
             Err(error) => {
                 warn!(log, "kafka receive failed"; "error" => %error);
                 tokio::select! {
@@ -343,42 +383,62 @@ where
                 }
             }
         };
+        while batch.len() < max_batch {
+            match consumer.recv().now_or_never() {
+                Some(Ok(message)) => batch.push(message.detach()),
+                Some(Err(error)) => {
+                    warn!(log, "kafka receive failed"; "error" => %error);
+                    break;
+                }
+                None => break,
+            }
+        }
         let mut backoff = RETRY_START;
-        loop {
-            let outcome = match handle(message.clone()).await {
-                Err(HandleError::Reject(reason)) => match &dead_letters {
-                    Some(dlq) => {
-                        let reason = format!("{reason:#}");
-                        warn!(log, "message rejected, sent to the dead-letter topic";
-                            "topic" => message.topic(), "partition" => message.partition(),
-                            "offset" => message.offset(), "reason" => &reason);
-                        dlq.send(&message, &reason).await.map_err(|e| HandleError::Retry(e.into()))
-                    }
-                    None => {
-                        error!(log, "message rejected and skipped (no dead-letter topic)";
-                            "topic" => message.topic(), "offset" => message.offset(), "reason" => %format!("{reason:#}"));
-                        Ok(())
-                    }
-                },
-                other => other,
-            };
-            match outcome {
-                Ok(()) => break,
+        let rejected = loop {
+            match handle(batch.clone()).await {
+                Ok(rejected) => break rejected,
                 Err(error) => {
+                    let first = batch.first().map(|m| (m.topic().to_owned(), m.partition(), m.offset()));
+                    let (topic, partition, offset) = first.unwrap_or_default();
                     warn!(log, "message handling failed, will retry";
-                        "topic" => message.topic(), "partition" => message.partition(),
-                        "offset" => message.offset(), "error" => %error, "retry_in_ms" => backoff.as_millis());
+                        "topic" => topic, "partition" => partition, "offset" => offset,
+                        "messages" => batch.len(), "error" => %format!("{error:#}"), "retry_in_ms" => backoff.as_millis());
                     tokio::select! {
-                        () = shutdown.cancelled() => break 'messages,
+                        () = shutdown.cancelled() => break 'batches,
                         () = tokio::time::sleep(backoff) => {}
                     }
                     backoff = (backoff * 2).min(RETRY_MAX);
                 }
             }
+        };
+        for (index, reason) in rejected {
+            let Some(message) = batch.get(index) else { continue };
+            let reason = format!("{reason:#}");
+            let Some(dlq) = &dead_letters else {
+                error!(log, "message rejected and skipped (no dead-letter topic)";
+                    "topic" => message.topic(), "offset" => message.offset(), "reason" => &reason);
+                continue;
+            };
+            warn!(log, "message rejected, sent to the dead-letter topic";
+                "topic" => message.topic(), "partition" => message.partition(),
+                "offset" => message.offset(), "reason" => &reason);
+            let mut backoff = RETRY_START;
+            while let Err(error) = dlq.send(message, &reason).await {
+                warn!(log, "the dead-letter topic did not take the message, will retry";
+                    "topic" => message.topic(), "offset" => message.offset(), "error" => %error,
+                    "retry_in_ms" => backoff.as_millis());
+                tokio::select! {
+                    () = shutdown.cancelled() => break 'batches,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(RETRY_MAX);
+            }
         }
-        if let Err(error) = consumer.store_offset(message.topic(), message.partition(), message.offset()) {
-            // The partition was revoked meanwhile; its new owner will see the message again.
-            warn!(log, "could not store offset"; "error" => %error);
+        for message in &batch {
+            if let Err(error) = consumer.store_offset(message.topic(), message.partition(), message.offset()) {
+                // The partition was revoked meanwhile; its new owner will see the message again.
+                warn!(log, "could not store offset"; "error" => %error);
+            }
         }
     }
     commit(&consumer, &log);

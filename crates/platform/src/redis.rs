@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
+use deadpool_redis::{Pool, Runtime};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
@@ -64,21 +64,27 @@ impl RedisConfig {
 }
 
 /// Builds the pool. Unlike Postgres, Redis is not required at start-up: every service
-/// that uses it degrades without it, and readiness reports it.
+/// that uses it degrades without it, and readiness reports it. Its connections send each
+/// command at once (`TCP_NODELAY`; the redis crate leaves Nagle's algorithm on, which
+/// holds a command pipelined behind an unanswered one until the server's ACK).
 pub fn pool(config: &RedisConfig) -> anyhow::Result<RedisPool> {
-    let mut pool_config = deadpool_redis::Config::from_url(config.url.expose());
-    pool_config.pool = Some(PoolConfig {
-        max_size: config.pool_size,
-        timeouts: Timeouts {
-            wait: Some(config.timeout()),
-            create: Some(config.timeout()),
-            recycle: Some(config.timeout()),
-        },
-        ..PoolConfig::default()
-    });
-    pool_config
-        .create_pool(Some(Runtime::Tokio1))
-        .map_err(|error| anyhow::anyhow!("redis pool for {}: {error}", config.redacted_url()))
+    use deadpool_redis::redis::IntoConnectionInfo;
+    let invalid = |error: &dyn std::fmt::Display| anyhow::anyhow!("redis pool for {}: {error}", config.redacted_url());
+    let info = config
+        .url
+        .expose()
+        .into_connection_info()
+        .map_err(|error| invalid(&error))?
+        .set_tcp_settings(deadpool_redis::redis::io::tcp::TcpSettings::default().set_nodelay(true));
+    let manager = deadpool_redis::Manager::new(info).map_err(|error| invalid(&error))?;
+    Pool::builder(manager)
+        .max_size(config.pool_size)
+        .wait_timeout(Some(config.timeout()))
+        .create_timeout(Some(config.timeout()))
+        .recycle_timeout(Some(config.timeout()))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|error| invalid(&error))
 }
 
 /// Sends `PING` and expects `PONG`.

@@ -103,7 +103,9 @@ impl Ingest {
         )?;
         let latency = Histogram::with_opts(
             HistogramOpts::new("tracker_ingest_seconds", "From receiving a batch to the broker's acknowledgement")
-                .buckets(vec![0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 1.0]),
+                .buckets(vec![
+                    0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0,
+                ]),
         )?;
         registry.register(Box::new(points.clone()))?;
         registry.register(Box::new(latency.clone()))?;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use domain::events as pb;
 use domain::geo::Coordinates;
@@ -97,58 +97,32 @@ impl Assignments {
     /// Records an order as an event shows it; an event older than what is stored is
     /// ignored. Returns whether anything changed.
     pub async fn record(&self, order: &pb::Order) -> anyhow::Result<bool> {
-        let id: Uuid = order.id.parse()?;
-        let status = pb::OrderStatus::try_from(order.status)
-            .ok()
-            .and_then(pb::OrderStatus::to_domain)
-            .ok_or_else(|| anyhow::anyhow!("order {id} has no known status"))?;
-        let point = |place: Option<&pb::Place>| {
-            place.and_then(|p| p.point).ok_or_else(|| anyhow::anyhow!("order {id} lacks a point"))
-        };
-        let (pickup, destination) = (point(order.pickup.as_ref())?, point(order.destination.as_ref())?);
-        let courier = (!order.courier_id.is_empty()).then(|| order.courier_id.clone());
-        let mut conn = self.pool.get().await?;
-        // An order's events arrive in order on one partition and are handled one at a
-        // time, so reading the stored version first is enough to skip a late, older one.
-        let previous: Option<(Option<String>, i64)> = active_orders::table
-            .find(id)
-            .select((active_orders::courier_id, active_orders::version))
-            .first(&mut conn)
-            .await
-            .optional()?;
-        if previous.as_ref().is_some_and(|(_, version)| *version >= order.version) {
-            return Ok(false);
+        Ok(self.record_all(&[Assignment::from_event(order)?]).await? > 0)
+    }
+
+    /// Records orders as their events show them, in the order given, in one transaction
+    /// (one commit for a whole batch of events). Returns how many changed anything.
+    pub async fn record_all(&self, orders: &[Assignment]) -> anyhow::Result<usize> {
+        if orders.is_empty() {
+            return Ok(0);
         }
-        diesel::insert_into(active_orders::table)
-            .values((
-                active_orders::order_id.eq(id),
-                active_orders::courier_id.eq(&courier),
-                active_orders::status.eq(status.as_str()),
-                active_orders::pickup_lat.eq(pickup.lat),
-                active_orders::pickup_lon.eq(pickup.lon),
-                active_orders::destination_lat.eq(destination.lat),
-                active_orders::destination_lon.eq(destination.lon),
-                active_orders::version.eq(order.version),
-                active_orders::updated_at.eq(Utc::now()),
-            ))
-            .on_conflict(active_orders::order_id)
-            .do_update()
-            .set((
-                active_orders::courier_id.eq(excluded(active_orders::courier_id)),
-                active_orders::status.eq(excluded(active_orders::status)),
-                active_orders::pickup_lat.eq(excluded(active_orders::pickup_lat)),
-                active_orders::pickup_lon.eq(excluded(active_orders::pickup_lon)),
-                active_orders::destination_lat.eq(excluded(active_orders::destination_lat)),
-                active_orders::destination_lon.eq(excluded(active_orders::destination_lon)),
-                active_orders::version.eq(excluded(active_orders::version)),
-                active_orders::updated_at.eq(excluded(active_orders::updated_at)),
-            ))
-            .execute(&mut conn)
+        let mut conn = self.pool.get().await?;
+        let (changed, couriers) = conn
+            .transaction::<_, diesel::result::Error, _>(async |conn| {
+                let (mut changed, mut couriers) = (0, Vec::new());
+                for order in orders {
+                    if let Some(touched) = record_one(conn, order).await? {
+                        changed += 1;
+                        couriers.extend(touched);
+                    }
+                }
+                Ok((changed, couriers))
+            })
             .await?;
-        for courier in [courier, previous.and_then(|(courier, _)| courier)].into_iter().flatten() {
+        for courier in couriers {
             self.forget(&courier);
         }
-        Ok(true)
+        Ok(changed)
     }
 
     /// The orders `courier` is delivering now.
@@ -192,4 +166,77 @@ impl Assignments {
         self.forget(courier.as_str());
         Ok(())
     }
+}
+
+/// An order as an event shows it, checked: what the tracker stores of it.
+pub struct Assignment {
+    id: Uuid,
+    courier: Option<String>,
+    status: OrderStatus,
+    pickup: pb::GeoPoint,
+    destination: pb::GeoPoint,
+    version: i64,
+}
+
+impl Assignment {
+    /// Fails for an event no retry can make usable (no id, status or points).
+    pub fn from_event(order: &pb::Order) -> anyhow::Result<Self> {
+        let id: Uuid = order.id.parse()?;
+        let status = pb::OrderStatus::try_from(order.status)
+            .ok()
+            .and_then(pb::OrderStatus::to_domain)
+            .ok_or_else(|| anyhow::anyhow!("order {id} has no known status"))?;
+        let point = |place: Option<&pb::Place>| {
+            place.and_then(|p| p.point).ok_or_else(|| anyhow::anyhow!("order {id} lacks a point"))
+        };
+        let (pickup, destination) = (point(order.pickup.as_ref())?, point(order.destination.as_ref())?);
+        let courier = (!order.courier_id.is_empty()).then(|| order.courier_id.clone());
+        Ok(Self { id, courier, status, pickup, destination, version: order.version })
+    }
+}
+
+/// Stores one order unless what is stored is as new; the couriers whose cached orders it
+/// changed (the new one and the one before), or `None` when the event was stale.
+async fn record_one(
+    conn: &mut diesel_async::AsyncPgConnection,
+    order: &Assignment,
+) -> Result<Option<Vec<String>>, diesel::result::Error> {
+    // An order's events arrive in order on one partition and are handled one at a
+    // time, so reading the stored version first is enough to skip a late, older one.
+    let previous: Option<(Option<String>, i64)> = active_orders::table
+        .find(order.id)
+        .select((active_orders::courier_id, active_orders::version))
+        .first(conn)
+        .await
+        .optional()?;
+    if previous.as_ref().is_some_and(|(_, version)| *version >= order.version) {
+        return Ok(None);
+    }
+    diesel::insert_into(active_orders::table)
+        .values((
+            active_orders::order_id.eq(order.id),
+            active_orders::courier_id.eq(&order.courier),
+            active_orders::status.eq(order.status.as_str()),
+            active_orders::pickup_lat.eq(order.pickup.lat),
+            active_orders::pickup_lon.eq(order.pickup.lon),
+            active_orders::destination_lat.eq(order.destination.lat),
+            active_orders::destination_lon.eq(order.destination.lon),
+            active_orders::version.eq(order.version),
+            active_orders::updated_at.eq(Utc::now()),
+        ))
+        .on_conflict(active_orders::order_id)
+        .do_update()
+        .set((
+            active_orders::courier_id.eq(excluded(active_orders::courier_id)),
+            active_orders::status.eq(excluded(active_orders::status)),
+            active_orders::pickup_lat.eq(excluded(active_orders::pickup_lat)),
+            active_orders::pickup_lon.eq(excluded(active_orders::pickup_lon)),
+            active_orders::destination_lat.eq(excluded(active_orders::destination_lat)),
+            active_orders::destination_lon.eq(excluded(active_orders::destination_lon)),
+            active_orders::version.eq(excluded(active_orders::version)),
+            active_orders::updated_at.eq(excluded(active_orders::updated_at)),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(Some([order.courier.clone(), previous.and_then(|(courier, _)| courier)].into_iter().flatten().collect()))
 }

@@ -55,6 +55,9 @@ async fn probe(load: &Load, brokers: String, topic_prefix: String) -> anyhow::Re
             });
         }
     };
+    // Sends before the first round trip are not timed: a new topic's first messages wait
+    // for its leader and metadata, up to a second, which says nothing about the run.
+    let mut timed_from: Option<Instant> = None;
     let receiver = async {
         while !load.finished() {
             let received = tokio::select! {
@@ -66,7 +69,12 @@ async fn probe(load: &Load, brokers: String, topic_prefix: String) -> anyhow::Re
             else {
                 continue;
             };
-            load.metrics.latency(Measure::Floor, base + Duration::from_micros(sent_micros), 1);
+            let sent = base + Duration::from_micros(sent_micros);
+            match timed_from {
+                Some(from) if sent >= from => load.metrics.latency(Measure::Floor, sent, 1),
+                Some(_) => {}
+                None => timed_from = Some(Instant::now()),
+            }
         }
     };
     tokio::join!(sender, receiver);
