@@ -54,6 +54,9 @@ pub struct HttpConfig {
     pub log_requests: LogRequests,
     /// A request that took at least this long is logged at `info` whatever its answer.
     pub slow_request_ms: u64,
+    /// `TCP_NODELAY` on accepted connections: each answer or WebSocket message leaves at
+    /// once instead of waiting, behind an unacknowledged one, for the client's delayed ACK.
+    pub tcp_nodelay: bool,
 }
 
 /// See [`HttpConfig::log_requests`].
@@ -79,6 +82,7 @@ impl HttpConfig {
             max_connections_per_worker: 25_000,
             log_requests: LogRequests::Failures,
             slow_request_ms: 500,
+            tcp_nodelay: true,
         }
     }
 
@@ -315,7 +319,7 @@ where
             .configure(routes.clone())
             .default_service(web::to(not_found))
     })
-    .on_connect(no_delay)
+    .on_connect(if config.tcp_nodelay { no_delay } else { keep_nagle })
     .listen(listener)?
     .workers(config.worker_count())
     .client_request_timeout(Duration::from_millis(config.client_request_timeout_ms))
@@ -327,14 +331,17 @@ where
     Ok(server)
 }
 
-/// Turns Nagle's algorithm off on every accepted connection (actix-web leaves it on):
-/// a WebSocket push or a pipelined answer written while an earlier one is not yet
+/// Turns Nagle's algorithm off on an accepted connection (actix-web leaves it on): a
+/// WebSocket push or a pipelined answer written while an earlier one is not yet
 /// acknowledged would otherwise wait for the client's delayed ACK, up to 40 ms on Linux.
 fn no_delay(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
     if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
         let _ = stream.set_nodelay(true);
     }
 }
+
+/// Leaves the connection as the kernel made it (`http.tcp_nodelay = false`).
+fn keep_nagle(_: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {}
 
 #[cfg(test)]
 mod logged_path_tests {

@@ -263,6 +263,7 @@ pub async fn run(args: NotifierArgs) -> anyhow::Result<()> {
     tokio::time::sleep(warmup).await;
     let received_from = totals.received.load(Ordering::Relaxed);
     let measured_from = Instant::now();
+    let cores_before = super::cpu::Snapshot::take();
     let mut last = received_from;
     for _ in 0..args.seconds {
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -273,6 +274,7 @@ pub async fn run(args: NotifierArgs) -> anyhow::Result<()> {
     }
     let received = totals.received.load(Ordering::Relaxed) - received_from;
     let elapsed = measured_from.elapsed().as_secs_f64();
+    let cores = cores_before.shares_since();
     publisher.await?;
     progress.finish_and_clear();
 
@@ -291,6 +293,7 @@ pub async fn run(args: NotifierArgs) -> anyhow::Result<()> {
         ms(latency.value_at_quantile(0.99)),
         ms(latency.max())
     );
+    println!("    cores                      {}", super::cpu::describe(&cores, 7));
     let report = json!({
         "sockets": args.sockets,
         "active_sockets": active_sockets,
@@ -308,6 +311,7 @@ pub async fn run(args: NotifierArgs) -> anyhow::Result<()> {
         "latency_max_ms": ms(latency.max()),
         "publish_errors": errors.load(Ordering::Relaxed),
         "sockets_closed_by_server": closed,
+        "cores": cores,
     });
     for reader in readers {
         reader.abort();
