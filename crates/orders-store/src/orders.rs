@@ -4,7 +4,7 @@
 //! its event (outbox) in one transaction; after the commit, invalidate the cache and
 //! wake the outbox relay.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -573,8 +573,10 @@ impl Orders {
     /// positions, their active orders, those orders' last path points, the new ones.
     /// Batches are taken in the order given (a courier's later batch after its earlier).
     pub async fn record_many_positions(&self, batches: &[(CourierId, Vec<Position>)]) -> Result<(), StoreError> {
-        // Each courier's newest position of all its batches.
-        let mut latest: HashMap<&str, &Position> = HashMap::new();
+        // Each courier's newest position of all its batches, by courier id: every batch
+        // locks the couriers' rows in the same order, so two instances writing overlapping
+        // couriers (during a rebalance) wait for each other instead of deadlocking.
+        let mut latest: BTreeMap<&str, &Position> = BTreeMap::new();
         for (courier, positions) in batches {
             for position in positions {
                 let newer = latest.get(courier.as_str()).is_none_or(|held| held.recorded_at < position.recorded_at);

@@ -12,12 +12,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::events::Envelope;
 use platform::postgres::PgPool;
-use prometheus::{IntCounter, IntGauge, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge, Registry};
 use prost::Message;
 use rdkafka::producer::FutureProducer;
 use slog::{Logger, info, warn};
@@ -49,6 +49,8 @@ struct Pending {
     message_key: String,
     payload: Vec<u8>,
     attempts: i32,
+    /// When the change's transaction began (the column's `now()` default).
+    created_at: DateTime<Utc>,
 }
 
 /// Wakes the relay right after a commit, so events leave without waiting for a poll.
@@ -66,6 +68,7 @@ struct RelayMetrics {
     published: IntCounter,
     failed: IntCounter,
     pending: IntGauge,
+    delay: Histogram,
 }
 
 pub struct Relay {
@@ -93,13 +96,21 @@ impl Relay {
         let pending = IntGauge::new("outbox_claimed_batch", "Events claimed in the relay's last batch")?;
         registry.register(Box::new(published.clone()))?;
         registry.register(Box::new(failed.clone()))?;
+        let delay = Histogram::with_opts(
+            HistogramOpts::new(
+                "outbox_publish_delay_seconds",
+                "From the change's transaction to the broker's acknowledgement of its event",
+            )
+            .buckets(vec![0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+        )?;
         registry.register(Box::new(pending.clone()))?;
+        registry.register(Box::new(delay.clone()))?;
         Ok(Self {
             pool,
             producer,
             wakeup,
             log,
-            metrics: RelayMetrics { published, failed, pending },
+            metrics: RelayMetrics { published, failed, pending, delay },
             batch_size: 500,
             poll_interval: Duration::from_millis(200),
             batch_window: Duration::from_millis(3),
@@ -171,6 +182,7 @@ impl Relay {
             }
             let results =
                 futures::future::join_all(by_key.into_values().map(|rows| publish_in_order(producer, rows))).await;
+            let acknowledged_at = Utc::now();
             let mut published = Vec::new();
             for (ok, failed) in results {
                 published.extend(ok);
@@ -192,6 +204,10 @@ impl Relay {
             if !published.is_empty() {
                 diesel::delete(outbox::table.filter(outbox::id.eq_any(&published))).execute(conn).await?;
                 metrics.published.inc_by(published.len() as u64);
+                let acknowledged: HashSet<i64> = published.iter().copied().collect();
+                for row in claimed.iter().filter(|row| acknowledged.contains(&row.id)) {
+                    metrics.delay.observe((acknowledged_at - row.created_at).as_seconds_f64().max(0.0));
+                }
             }
             Ok(count)
         })

@@ -57,6 +57,10 @@ pub struct HttpConfig {
     /// `TCP_NODELAY` on accepted connections: each answer or WebSocket message leaves at
     /// once instead of waiting, behind an unacknowledged one, for the client's delayed ACK.
     pub tcp_nodelay: bool,
+    /// `SO_REUSEPORT` on the listening socket: several instances of a service on one
+    /// host bind the same address and the kernel spreads new connections among them
+    /// (several notifiers behind one port, each under its own file limit).
+    pub reuse_port: bool,
 }
 
 /// See [`HttpConfig::log_requests`].
@@ -83,6 +87,7 @@ impl HttpConfig {
             log_requests: LogRequests::Failures,
             slow_request_ms: 500,
             tcp_nodelay: true,
+            reuse_port: false,
         }
     }
 
@@ -112,15 +117,33 @@ impl HttpConfig {
     }
 
     /// Binds the listener, so the real port is known before the server starts.
+    /// With `reuse_port` it must run inside a Tokio runtime (the socket is made by Tokio).
     pub fn bind(&self) -> anyhow::Result<TcpListener> {
         let address = format!("{}:{}", self.host, self.port);
-        TcpListener::bind(&address).map_err(|error| anyhow::anyhow!("cannot listen on {address}: {error}"))
+        let cannot = |error: std::io::Error| anyhow::anyhow!("cannot listen on {address}: {error}");
+        if !self.reuse_port {
+            return TcpListener::bind(&address).map_err(cannot);
+        }
+        let resolved = std::net::ToSocketAddrs::to_socket_addrs(&address)
+            .map_err(cannot)?
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("cannot listen on {address}: it names no address"))?;
+        let socket =
+            if resolved.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }
+                .map_err(cannot)?;
+        socket.set_reuseaddr(true).map_err(cannot)?;
+        socket.set_reuseport(true).map_err(cannot)?;
+        socket.bind(resolved).map_err(cannot)?;
+        socket.listen(LISTEN_BACKLOG).and_then(|listener| listener.into_std()).map_err(cannot)
     }
 
     pub fn worker_count(&self) -> usize {
         if self.workers == 0 { std::thread::available_parallelism().map_or(2, usize::from) } else { self.workers }
     }
 }
+
+/// The listen backlog of a `reuse_port` listener (actix-web's default for its own).
+const LISTEN_BACKLOG: u32 = 2048;
 
 impl Default for HttpConfig {
     fn default() -> Self {
@@ -384,5 +407,34 @@ mod logged_path_tests {
         ] {
             assert_eq!(logged_path(None, path.clone()), logged, "{path}");
         }
+    }
+}
+
+#[cfg(test)]
+mod reuse_port_tests {
+    use super::HttpConfig;
+
+    #[tokio::test]
+    async fn instances_with_reuse_port_share_one_address_and_each_gets_connections() {
+        let first_config = HttpConfig { reuse_port: true, ..HttpConfig::with_port(0) };
+        let first = first_config.bind().expect("first instance binds");
+        let port = first.local_addr().expect("bound").port();
+        let shared = HttpConfig { reuse_port: true, ..HttpConfig::with_port(port) };
+        let second = shared.bind().expect("a second instance binds the same port");
+        let alone = HttpConfig::with_port(port);
+        assert!(alone.bind().is_err(), "without reuse_port the port is taken");
+
+        // The kernel spreads connections by their addresses; among many, each listener gets some.
+        let mut clients = Vec::new();
+        for _ in 0..64 {
+            clients.push(std::net::TcpStream::connect(("127.0.0.1", port)).expect("connects"));
+        }
+        let accepted = |listener: &std::net::TcpListener| {
+            listener.set_nonblocking(true).expect("nonblocking");
+            std::iter::from_fn(|| listener.accept().ok()).count()
+        };
+        let (by_first, by_second) = (accepted(&first), accepted(&second));
+        assert_eq!(by_first + by_second, 64, "every connection is accepted by one instance");
+        assert!(by_first > 0 && by_second > 0, "both instances got connections: {by_first} and {by_second}");
     }
 }

@@ -34,6 +34,9 @@ enum What {
     Tracker(tracker::TrackerArgs),
     /// Notifier: thousands of open sockets, positions fanned out to them.
     Notifier(notifier::NotifierArgs),
+    /// A share of `bench notifier`'s sockets in a process of its own (spawned by it).
+    #[command(hide = true)]
+    NotifierClients(notifier::ClientsArgs),
     /// CDEK: registration and status latency through the whole stack and the CDEK double.
     Cdek(cdek::CdekArgs),
 }
@@ -79,6 +82,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         What::Orders(args) => orders(args).await,
         What::Tracker(args) => tracker::run(args).await,
         What::Notifier(args) => notifier::run(args).await,
+        What::NotifierClients(args) => notifier::run_clients(args).await,
         What::Cdek(args) => cdek::run(args).await,
     }
 }

@@ -14,6 +14,7 @@ mod metrics;
 mod orders;
 mod record;
 mod sockets;
+mod stages;
 mod sweep;
 
 use std::collections::HashMap;
@@ -45,6 +46,10 @@ pub struct LoadArgs {
     /// The notifier's WebSocket base (`/ws?ticket=` is added).
     #[arg(long, default_value = "ws://127.0.0.1:8082")]
     notifier: String,
+    /// order-grpc's HTTP base: its `/metrics` has its outbox relay's histogram (the
+    /// status path's stages).
+    #[arg(long, default_value = "http://127.0.0.1:8084")]
+    order_grpc_http: String,
     /// The CDEK double's base URL (its /control endpoints play CDEK).
     #[arg(long, default_value = "http://127.0.0.1:8085")]
     double: String,
@@ -332,6 +337,14 @@ async fn run_once(args: &LoadArgs) -> anyhow::Result<(bool, serde_json::Value)> 
     let mut background = JoinSet::new();
     background.spawn(floor::run(Arc::clone(&load), args.brokers.clone(), args.topic_prefix.clone()));
     let cores_before = crate::bench::cpu::Snapshot::take();
+    let stage_sources = stages::Sources {
+        order_api: args.api.trim_end_matches('/').to_owned(),
+        relays: vec![args.api.trim_end_matches('/').to_owned(), args.order_grpc_http.trim_end_matches('/').to_owned()],
+        tracker: args.tracker.trim_end_matches('/').to_owned(),
+        notifier: args.notifier.trim_end_matches('/').replacen("ws", "http", 1),
+    };
+    let scraper = reqwest::Client::new();
+    let stages_before = stages::Snapshot::take(&scraper, &stage_sources).await;
     for n in 0..args.couriers {
         background.spawn(couriers::run(Arc::clone(&load), n));
     }
@@ -366,6 +379,7 @@ async fn run_once(args: &LoadArgs) -> anyhow::Result<(bool, serde_json::Value)> 
     }
     let generating_secs = load.metrics.elapsed().as_secs_f64();
     let cores = cores_before.shares_since();
+    let stages = stages::Snapshot::take(&scraper, &stage_sources).await.since(&stages_before);
     if let Some(name) = stopped_by {
         println!("    {name}: stopped generating after {generating_secs:.0} s");
     }
@@ -442,8 +456,12 @@ async fn run_once(args: &LoadArgs) -> anyhow::Result<(bool, serde_json::Value)> 
         "cdek_share": args.cdek_share, "sockets_per_order": args.sockets_per_order, "step_secs": args.step_secs,
         "reads_per_sec": args.reads_per_sec, "positions_per_second_offered": offered,
     });
-    let report = load.metrics.report(settings, generating_secs, Some(invariants), json!(cores));
+    let mut report = load.metrics.report(settings, generating_secs, Some(invariants), json!(cores));
     metrics::print_report(&report);
+    stages::print(&stages);
+    if let Some(fields) = report.as_object_mut() {
+        fields.insert("stages".into(), stages);
+    }
     metrics::write_report(&args.out, &report)?;
 
     let progress_made = load.metrics.get(Count::OrdersDelivered) > 0 && load.metrics.get(Count::PositionsAtSockets) > 0;

@@ -1,19 +1,26 @@
-//! `ordertrack-sim bench notifier`: many open sockets on one notifier, then a stream of
-//! courier positions fanned out to the customers watching. Measures the notifier's
-//! resident memory per socket, the messages pushed per second that clients received,
+//! `ordertrack-sim bench notifier`: many open sockets on a notifier (or on several
+//! instances sharing one address), then a stream of courier positions fanned out to the
+//! customers watching. Measures the notifiers' resident memory per socket, the messages
+//! pushed per second that clients received, whether every active socket got positions,
 //! and the latency from the publish to the broker to the client (each position's
 //! `recorded_at` is its publish time; client and notifier share the clock).
 //!
 //! It needs only the notifier and the broker: the orders (each assigned to a courier)
-//! are published to `order_created` first, as the orders service would.
+//! are published to `order_created` first, as the orders service would. The sockets are
+//! held by child processes ([`clients`]), each under its own file limit.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod clients;
+
+pub use clients::{ClientsArgs, run as run_clients};
+
 use super::bar;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
+use clients::Clients;
 use domain::convert::timestamp;
 use domain::events::{self as pb, Envelope, envelope::Payload};
 use domain::topics::Topic;
@@ -22,16 +29,16 @@ use hdrhistogram::Histogram;
 use platform::kafka::KafkaConfig;
 use prost::Message as _;
 use serde_json::json;
-use tokio_tungstenite::tungstenite::Message;
 
 #[derive(clap::Args)]
 pub struct NotifierArgs {
     /// The notifier's HTTP base URL (its WebSocket is the same host).
     #[arg(long, default_value = "http://127.0.0.1:8082")]
     notifier: String,
-    /// The notifier's process id, to read its resident memory (/proc/<pid>/status).
+    /// The notifier's process id, to read its resident memory (/proc/<pid>/status);
+    /// once per instance when several share the address (`[http] reuse_port`).
     #[arg(long)]
-    pid: Option<u32>,
+    pid: Vec<u32>,
     #[arg(long, default_value = "127.0.0.1:59092")]
     brokers: String,
     #[arg(long, default_value = "")]
@@ -58,21 +65,22 @@ pub struct NotifierArgs {
     /// Seconds measured (after a warm-up of 3 s).
     #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// Sockets per client process: each holds its share under its own file limit
+    /// (`ulimit -n`), so the sockets of several notifiers can outnumber one process's.
+    #[arg(long, default_value_t = 15_000)]
+    sockets_per_process: usize,
     #[arg(long, default_value = "target/bench/notifier.json")]
     out: PathBuf,
 }
 
-struct Totals {
-    received: AtomicU64,
-    latency: Mutex<Histogram<u64>>,
-    measuring: std::sync::atomic::AtomicBool,
-    closed: AtomicU64,
-}
-
-fn rss_kib(pid: Option<u32>) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+/// The resident memory of the notifier instances together, in KiB.
+fn rss_kib(pids: &[u32]) -> Option<u64> {
+    let one = |pid: &u32| -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    if pids.is_empty() { None } else { pids.iter().map(one).sum() }
 }
 
 async fn applied_orders(client: &reqwest::Client, base: &str) -> f64 {
@@ -152,50 +160,39 @@ pub async fn run(args: NotifierArgs) -> anyhow::Result<()> {
         anyhow::ensure!(Instant::now() < deadline, "the notifier did not read the orders within 120 s");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // With several instances behind the address this asked one of them; every socket's
+    // greeting then says whether its own instance knows the order (clients.rs).
     println!("    the notifier knows the {active_orders} orders");
 
-    // 2. The sockets.
-    let rss_before = rss_kib(args.pid);
-    let totals = Arc::new(Totals {
-        received: AtomicU64::new(0),
-        latency: Mutex::new(Histogram::new_with_bounds(1, 60_000_000, 3)?),
-        measuring: std::sync::atomic::AtomicBool::new(false),
-        closed: AtomicU64::new(0),
-    });
-    let ws_base = args.notifier.replacen("http", "ws", 1);
-    let expires = Utc::now() + chrono::Duration::hours(1);
-    let progress = bar(args.sockets as u64, "opening sockets")?;
-    let targets: Vec<String> = (0..args.sockets)
+    // 2. The sockets, held by child processes (each under its own file limit).
+    let rss_before = rss_kib(&args.pid);
+    let targets: Vec<(String, bool)> = (0..args.sockets)
         .map(|n| match orders.get(n / args.sockets_per_order) {
-            Some(order) if n < active_sockets => order.clone(),
-            _ => uuid::Uuid::now_v7().to_string(),
+            Some(order) if n < active_sockets => (order.clone(), true),
+            _ => (uuid::Uuid::now_v7().to_string(), false),
         })
         .collect();
-    let mut readers = Vec::with_capacity(args.sockets);
-    for chunk in targets.chunks(200) {
-        let connects = chunk.iter().map(|order| {
-            let id = order.parse().unwrap_or_default();
-            let ticket = domain::ticket::sign(args.ticket_secret.as_bytes(), id, expires);
-            let url = format!("{ws_base}/ws?ticket={ticket}");
-            async move { tokio_tungstenite::connect_async(url).await }
-        });
-        for connected in futures::future::join_all(connects).await {
-            let (socket, _) = connected?;
-            let totals = Arc::clone(&totals);
-            readers.push(tokio::spawn(read(socket, totals)));
-        }
-        progress.inc(chunk.len() as u64);
-    }
-    progress.finish_and_clear();
+    let ws_base = args.notifier.replacen("http", "ws", 1);
+    let folder = args.out.parent().map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf);
+    let mut clients =
+        Clients::spawn(&ws_base, &targets, args.sockets_per_process, &args.ticket_secret, &folder).await?;
+    println!(
+        "    {} sockets held by {} client processes (at most {} each)",
+        args.sockets,
+        clients.len(),
+        args.sockets_per_process
+    );
+    clients.wait_ready(args.sockets as u64).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let rss_open = rss_kib(args.pid);
+    let rss_open = rss_kib(&args.pid);
     let per_socket = match (rss_before, rss_open) {
         (Some(before), Some(open)) => Some(open.saturating_sub(before) as f64 * 1024.0 / args.sockets as f64),
         _ => None,
     };
+    let instances = args.pid.len();
     match per_socket {
         Some(bytes) => println!(
-            "    {} sockets open: notifier RSS {} → {} KiB, {:.1} KB per socket (target <= 15 KB)",
+            "    {} sockets open on {instances} notifier instance(s): RSS {} → {} KiB, {:.1} KB per socket (target <= 15 KB)",
             args.sockets,
             rss_before.unwrap_or(0),
             rss_open.unwrap_or(0),
@@ -209,12 +206,11 @@ pub async fn run(args: NotifierArgs) -> anyhow::Result<()> {
     let per_tick = (args.rate / 100).max(1);
     let warmup = Duration::from_secs(3);
     let start = Instant::now();
-    let end = start + warmup + Duration::from_secs(args.seconds);
+    let end = start + warmup + Duration::from_secs(args.seconds) + Duration::from_millis(500);
     let published = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let publisher = {
-        let (producer, published, errors, totals) =
-            (producer.clone(), Arc::clone(&published), Arc::clone(&errors), Arc::clone(&totals));
+        let (producer, published, errors) = (producer.clone(), Arc::clone(&published), Arc::clone(&errors));
         let couriers = args.couriers;
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(Duration::from_millis(10));
@@ -223,9 +219,6 @@ pub async fn run(args: NotifierArgs) -> anyhow::Result<()> {
             while Instant::now() < end {
                 tokio::select! {
                     _ = ticks.tick() => {
-                        if Instant::now() >= start + warmup {
-                            totals.measuring.store(true, Ordering::Release);
-                        }
                         for _ in 0..per_tick {
                             let courier = format!("bench-courier-{}", next_courier % couriers);
                             next_courier += 1;
@@ -251,7 +244,6 @@ pub async fn run(args: NotifierArgs) -> anyhow::Result<()> {
                     }
                 }
             }
-            totals.measuring.store(false, Ordering::Release);
             while let Some(result) = in_flight.next().await {
                 if result.is_err() {
                     errors.fetch_add(1, Ordering::Relaxed);
@@ -261,31 +253,39 @@ pub async fn run(args: NotifierArgs) -> anyhow::Result<()> {
     };
     let progress = bar(args.seconds, "positions flowing")?;
     tokio::time::sleep(warmup).await;
-    let received_from = totals.received.load(Ordering::Relaxed);
+    clients.tell("measure").await?;
     let measured_from = Instant::now();
     let cores_before = super::cpu::Snapshot::take();
-    let mut last = received_from;
+    let mut last = 0;
     for _ in 0..args.seconds {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let now = totals.received.load(Ordering::Relaxed);
+        let now = clients.received_so_far()?;
         progress.inc(1);
-        progress.set_message(format!("{} messages/s received", now - last));
+        progress.set_message(format!("{} messages/s received", now.saturating_sub(last)));
         last = now;
     }
-    let received = totals.received.load(Ordering::Relaxed) - received_from;
+    clients.tell("stop").await?;
     let elapsed = measured_from.elapsed().as_secs_f64();
     let cores = cores_before.shares_since();
+    let report = clients.reports().await?;
     publisher.await?;
     progress.finish_and_clear();
 
-    let latency = totals.latency.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    for (value, count) in &report.latency_us {
+        latency.record_n(*value, *count)?;
+    }
     let ms = |micros: u64| micros as f64 / 1000.0;
-    let rate = received as f64 / elapsed;
-    let closed = totals.closed.load(Ordering::Relaxed);
+    let rate = report.received as f64 / elapsed;
     println!(
-        "    received {rate:>9.0} messages/s by clients   ({} positions published, {} publish errors, {closed} sockets closed by the server)",
+        "    received {rate:>9.0} messages/s by clients   ({} positions published, {} publish errors, {} sockets closed by the server)",
         published.load(Ordering::Relaxed),
-        errors.load(Ordering::Relaxed)
+        errors.load(Ordering::Relaxed),
+        report.closed
+    );
+    println!(
+        "    active sockets reached     {} of {} received at least one position while measuring ({} reopened: greeted before their notifier knew the order)",
+        report.reached, report.active, report.reopened
     );
     println!(
         "    broker → client            p50 {:>7.2} ms   p99 {:>7.2} ms   max {:>8.2} ms   (target: >= 50,000/s at p99 <= 50 ms)",
@@ -294,9 +294,13 @@ pub async fn run(args: NotifierArgs) -> anyhow::Result<()> {
         ms(latency.max())
     );
     println!("    cores                      {}", super::cpu::describe(&cores, 7));
-    let report = json!({
+    let summary = json!({
+        "notifier_instances": instances,
+        "client_processes": clients.len(),
         "sockets": args.sockets,
         "active_sockets": active_sockets,
+        "active_sockets_reached": report.reached,
+        "sockets_reopened": report.reopened,
         "couriers": args.couriers,
         "orders_per_courier": args.orders_per_courier,
         "sockets_per_order": args.sockets_per_order,
@@ -310,49 +314,18 @@ pub async fn run(args: NotifierArgs) -> anyhow::Result<()> {
         "latency_p99_ms": ms(latency.value_at_quantile(0.99)),
         "latency_max_ms": ms(latency.max()),
         "publish_errors": errors.load(Ordering::Relaxed),
-        "sockets_closed_by_server": closed,
+        "sockets_closed_by_server": report.closed,
         "cores": cores,
     });
-    for reader in readers {
-        reader.abort();
-    }
     if let Some(parent) = args.out.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(&args.out, serde_json::to_vec_pretty(&report)?)?;
+    std::fs::write(&args.out, serde_json::to_vec_pretty(&summary)?)?;
     println!("    results written to {}", args.out.display());
+    anyhow::ensure!(
+        report.reached == report.active,
+        "{} active sockets received no position while measuring",
+        report.active - report.reached
+    );
     Ok(())
-}
-
-/// Reads one socket until it closes, timing every position while measuring.
-async fn read(
-    mut socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    totals: Arc<Totals>,
-) {
-    while let Some(message) = socket.next().await {
-        match message {
-            Ok(Message::Text(text)) => {
-                if !totals.measuring.load(Ordering::Acquire) || !text.contains("\"type\":\"position\"") {
-                    continue;
-                }
-                let now = Utc::now();
-                let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
-                let Some(sent) =
-                    value.get("recorded_at").and_then(|v| v.as_str()).and_then(|t| t.parse::<DateTime<Utc>>().ok())
-                else {
-                    continue;
-                };
-                let micros = (now - sent).num_microseconds().unwrap_or(i64::MAX).max(1) as u64;
-                totals.received.fetch_add(1, Ordering::Relaxed);
-                if let Ok(mut histogram) = totals.latency.lock() {
-                    let _ = histogram.record(micros.min(60_000_000));
-                }
-            }
-            Ok(Message::Close(_)) | Err(_) => {
-                totals.closed.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            Ok(_) => {}
-        }
-    }
 }
