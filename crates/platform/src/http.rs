@@ -128,9 +128,8 @@ impl HttpConfig {
             .map_err(cannot)?
             .next()
             .ok_or_else(|| anyhow::anyhow!("cannot listen on {address}: it names no address"))?;
-        let socket =
-            if resolved.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }
-                .map_err(cannot)?;
+        let socket = if resolved.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }
+            .map_err(cannot)?;
         socket.set_reuseaddr(true).map_err(cannot)?;
         socket.set_reuseport(true).map_err(cannot)?;
         socket.bind(resolved).map_err(cannot)?;

@@ -171,7 +171,11 @@ fn quantile(cumulative: &[(f64, f64)], q: f64) -> Option<f64> {
     if total <= 0.0 {
         return None;
     }
-    cumulative.iter().find(|(_, count)| *count >= q * total).map(|(bound, _)| bound * 1000.0).filter(|ms| ms.is_finite())
+    cumulative
+        .iter()
+        .find(|(_, count)| *count >= q * total)
+        .map(|(bound, _)| bound * 1000.0)
+        .filter(|ms| ms.is_finite())
 }
 
 /// Prints the stages under the report.

@@ -163,8 +163,12 @@ impl Opener {
         let mut reopens = 0;
         loop {
             let socket = match self.source_ip {
-                Some(IpAddr::V4(ip)) => tokio::net::TcpSocket::new_v4().and_then(|s| s.bind((ip, 0).into()).map(|()| s)),
-                Some(IpAddr::V6(ip)) => tokio::net::TcpSocket::new_v6().and_then(|s| s.bind((ip, 0).into()).map(|()| s)),
+                Some(IpAddr::V4(ip)) => {
+                    tokio::net::TcpSocket::new_v4().and_then(|s| s.bind((ip, 0).into()).map(|()| s))
+                }
+                Some(IpAddr::V6(ip)) => {
+                    tokio::net::TcpSocket::new_v6().and_then(|s| s.bind((ip, 0).into()).map(|()| s))
+                }
                 None if self.server.is_ipv4() => tokio::net::TcpSocket::new_v4(),
                 None => tokio::net::TcpSocket::new_v6(),
             }?;
@@ -179,7 +183,11 @@ impl Opener {
             if known || !target.active {
                 return Ok((socket, reopens));
             }
-            anyhow::ensure!(Instant::now() < deadline, "a notifier still did not know order {} after 120 s", target.order);
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "a notifier still did not know order {} after 120 s",
+                target.order
+            );
             let _ = socket.close(None).await;
             reopens += 1;
             tokio::time::sleep(Duration::from_millis(500)).await;

@@ -10,8 +10,8 @@
 //! held by child processes ([`clients`]), each under its own file limit.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 mod clients;
