@@ -1,5 +1,5 @@
 //! cdek-double: a faithful, in-memory test double of CDEK's integration API v2, as
-//! described in `shared/cdek/CDEK-API.md`. It enforces what CDEK enforces (OAuth tokens,
+//! described in `docs/cdek-api.md`. It enforces what CDEK enforces (OAuth tokens,
 //! required fields, mutual exclusions, asynchronous ACCEPTED → SUCCESSFUL/INVALID
 //! processing, status rules for DELETE and refusal, the two-webhook limit) and posts
 //! ORDER_STATUS webhooks with retries, so a client tested against it is tested against

@@ -6,17 +6,16 @@ use std::time::Duration;
 use actix_web::web;
 use domain::topics::Topic;
 use platform::kafka::{self, DeadLetters, KafkaProbe};
-use platform::logging::{self, Logging};
+use platform::logging;
 use platform::metrics::Metrics;
 use platform::postgres::{self, MigrationDirection};
 use platform::readiness::{Dependency, Readiness};
 use platform::redis::SharedConnection;
-use platform::service::Service;
+use platform::service::{Running, Service};
 use platform::supervisor::Supervisor;
 use platform::{http, redis};
 use prometheus::IntCounter;
 use slog::{info, o};
-use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::consumers;
@@ -26,16 +25,15 @@ use crate::motion::Motion;
 use crate::routes::{self, AppState};
 use crate::store::{self, Assignments};
 
-pub struct Application {
-    port: u16,
-    supervisor: Supervisor,
-    _logging: Logging,
-}
+/// courier-tracker: what `main` runs and the tests start ([`Service::build`]).
+pub struct Application;
 
-impl Application {
+impl Service for Application {
+    type Config = Config;
+
     /// Connects to its Postgres database (and applies its migrations), Redis and Kafka;
     /// starts the consumers; binds the HTTP port (0 picks a free one).
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    async fn build(config: Config) -> anyhow::Result<Running> {
         let logging = logging::init("courier-tracker", &config.log);
         let log = logging.log.clone();
         let metrics = Metrics::new("courier-tracker")?;
@@ -117,10 +115,10 @@ impl Application {
                 dead_letters.clone(),
                 shutdown.clone(),
                 log.new(o!("consumer" => "orders")),
-                consumers::MAX_BATCH,
+                consumers::orders::MAX_BATCH,
                 move |messages| {
                     let assignments = Arc::clone(&assignments);
-                    async move { consumers::record_orders(&assignments, messages).await }
+                    async move { consumers::orders::record_orders(&assignments, messages).await }
                 },
             ),
         );
@@ -140,30 +138,6 @@ impl Application {
         supervisor.flush_on_stop(producer);
         info!(log, "courier-tracker started"; "port" => port, "postgres" => config.postgres.redacted_url(),
             "redis" => config.redis.redacted_url(), "kafka" => &config.kafka.brokers);
-        Ok(Self { port, supervisor, _logging: logging })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    pub fn shutdown_token(&self) -> CancellationToken {
-        self.supervisor.shutdown_token()
-    }
-
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.supervisor.run().await
-    }
-}
-
-impl Service for Application {
-    type Config = Config;
-
-    async fn build(config: Config) -> anyhow::Result<Self> {
-        Application::build(config).await
-    }
-
-    async fn run_until_stopped(self) -> anyhow::Result<()> {
-        Application::run_until_stopped(self).await
+        Ok(Running::new(port, supervisor, logging))
     }
 }

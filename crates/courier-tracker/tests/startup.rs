@@ -8,6 +8,7 @@ use courier_tracker::config::{CouriersConfig, OpsConfig};
 use courier_tracker::{Application, Config};
 use platform::Secret;
 use platform::http::HttpConfig;
+use platform::service::Service;
 use test_support::service::{self, Dependencies};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_courier-tracker");

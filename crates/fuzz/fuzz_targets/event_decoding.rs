@@ -1,7 +1,7 @@
 //! Bytes taken from a topic, decoded as every consumer decodes them
 //! (`Envelope::decode_checked`), converted as the consumers convert the payloads
 //! (statuses, actors, ETAs, positions, courier ids, timestamps), and applied by the
-//! notifier's feed (`notifier::feed::apply`) as if read from each topic.
+//! notifier's feed (`notifier::consumers::feed::apply`) as if read from each topic.
 //!
 //! Properties: never panics; a decoded envelope re-encodes to bytes that decode to the
 //! same envelope (compared as bytes: NaN coordinates are not equal to themselves); what
@@ -24,7 +24,7 @@ fuzz_target!(|bytes: &[u8]| {
     let metrics = NotifierMetrics::new(&prometheus::Registry::new()).expect("metrics register");
     let hub = Hub::new(metrics);
     for topic in Topic::ALL {
-        let _ = notifier::feed::apply(&hub, topic, bytes);
+        let _ = notifier::consumers::feed::apply(&hub, topic, bytes);
     }
 
     let Ok(envelope) = Envelope::decode_checked(bytes) else {

@@ -1,6 +1,6 @@
 //! logistics-adapter: ships ordertrack's CDEK orders through CDEK API v2.
 //!
-//! - [`consumer`]: `order_created` / `order_updated` → shipments to register or cancel.
+//! - [`consumers`]: `order_created` / `order_updated` → shipments to register or cancel.
 //! - [`worker`]: registers each order exactly once, follows it (registration result,
 //!   statuses, reconciliation polls), cancels it, and sends `order_commands`.
 //! - `routes`: `POST /webhooks/cdek/{secret}`, recorded in the inbox, then read back.
@@ -13,7 +13,7 @@
 pub mod cdek;
 pub mod commands;
 pub mod config;
-pub mod consumer;
+pub mod consumers;
 pub mod inbox;
 pub mod registration;
 mod routes;

@@ -7,39 +7,37 @@ use actix_web::web;
 use domain::topics::Topic;
 use platform::http;
 use platform::kafka::{self, DeadLetters, KafkaProbe};
-use platform::logging::{self, Logging};
+use platform::logging;
 use platform::metrics::Metrics;
 use platform::postgres::{self, MigrationDirection};
 use platform::readiness::{Dependency, Readiness};
 use platform::secret::redact_url;
-use platform::service::Service;
+use platform::service::{Running, Service};
 use platform::supervisor::Supervisor;
 use prometheus::IntCounterVec;
 use slog::{info, o};
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 use crate::cdek::CdekClient;
 use crate::commands::Commands;
 use crate::config::Config;
-use crate::consumer::OrderEvents;
+use crate::consumers::orders::OrderEvents;
 use crate::inbox::Pruning;
 use crate::routes::{self, AppState};
 use crate::store::{self, Shipments};
 use crate::subscription;
 use crate::worker::{Worker, WorkerSettings};
 
-pub struct Application {
-    port: u16,
-    supervisor: Supervisor,
-    _logging: Logging,
-}
+/// logistics-adapter: what `main` runs and the tests start ([`Service::build`]).
+pub struct Application;
 
-impl Application {
+impl Service for Application {
+    type Config = Config;
+
     /// Connects to its Postgres database (and applies its migrations) and Kafka, binds
     /// the HTTP port (0 picks a free one), and starts the consumer, the worker and (if
     /// configured) the webhook subscription. CDEK being away does not stop start-up.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    async fn build(config: Config) -> anyhow::Result<Running> {
         let logging = logging::init("logistics-adapter", &config.log);
         let log = logging.log.clone();
         let metrics = Metrics::new("logistics-adapter")?;
@@ -141,30 +139,6 @@ impl Application {
         info!(log, "logistics-adapter started"; "port" => port, "postgres" => config.postgres.redacted_url(),
             "kafka" => &config.kafka.brokers, "cdek" => redact_url(&config.cdek.base_url),
             "poll_interval_secs" => config.cdek.poll_interval_secs, "subscribe" => config.cdek.subscribe);
-        Ok(Self { port, supervisor, _logging: logging })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    pub fn shutdown_token(&self) -> CancellationToken {
-        self.supervisor.shutdown_token()
-    }
-
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.supervisor.run().await
-    }
-}
-
-impl Service for Application {
-    type Config = Config;
-
-    async fn build(config: Config) -> anyhow::Result<Self> {
-        Application::build(config).await
-    }
-
-    async fn run_until_stopped(self) -> anyhow::Result<()> {
-        Application::run_until_stopped(self).await
+        Ok(Running::new(port, supervisor, logging))
     }
 }

@@ -20,6 +20,7 @@ use order_grpc::proto::{self, OrderDetails};
 use orders_store::orders::{AuthSettings, OrdersSettings};
 use platform::Secret;
 use platform::http::HttpConfig;
+use platform::service::Service;
 use serde_json::{Value, json};
 use test_support::{eventually, service};
 use tokio_util::sync::CancellationToken;
@@ -93,7 +94,7 @@ impl Stack {
             orders: OrdersSettings::default(),
         };
         let grpc_app = order_grpc::Application::build(grpc_config).await.unwrap();
-        let grpc_port = grpc_app.grpc_port();
+        let grpc_port = grpc_app.grpc_port().expect("order-grpc serves gRPC");
         let mut stops = vec![(grpc_app.shutdown_token(), tokio::spawn(grpc_app.run_until_stopped()))];
         let channel = Channel::from_shared(format!("http://127.0.0.1:{grpc_port}")).unwrap().connect().await.unwrap();
         let grpc =

@@ -7,6 +7,7 @@ use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use logistics_adapter::{Application, Config};
 use platform::http::HttpConfig;
+use platform::service::Service;
 use serde_json::{Value, json};
 use test_support::limits;
 

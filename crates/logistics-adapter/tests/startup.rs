@@ -4,6 +4,7 @@
 
 use logistics_adapter::{Application, Config};
 use platform::http::HttpConfig;
+use platform::service::Service;
 use test_support::service::{self, Dependencies};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_logistics-adapter");

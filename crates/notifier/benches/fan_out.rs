@@ -1,7 +1,7 @@
 //! The notifier's own path, without the broker and without the network: an encoded
 //! `courier_locations` event, as the feed takes it from Kafka, decoded and applied by
-//! the hub (the courier's orders, one serialization per order) into the outboxes of the
-//! sockets that watch those orders; then each outbox emptied and its messages framed
+//! the hub (the courier's orders, one serialization per order) into the queues of the
+//! sockets that watch those orders; then each queue emptied and its messages framed
 //! with the socket's `seq`, as the socket's task does before writing them.
 //!
 //! Shape as `scripts/dev bench notifier`: 1,000 couriers, 5 orders each, 2 sockets per
@@ -20,7 +20,7 @@ use domain::topics::Topic;
 use notifier::hub::Hub;
 use notifier::messages::frame;
 use notifier::metrics::NotifierMetrics;
-use notifier::outbox::Outbox;
+use notifier::send_queue::SendQueue;
 
 const COURIERS: usize = 1000;
 const ORDERS_PER_COURIER: usize = 5;
@@ -28,8 +28,8 @@ const SOCKETS_PER_ORDER: usize = 2;
 
 struct Fixture {
     hub: Hub,
-    /// Per courier: its encoded position event and the outboxes of its orders' sockets.
-    couriers: Vec<(Vec<u8>, Vec<Arc<Outbox>>)>,
+    /// Per courier: its encoded position event and the queues of its orders' sockets.
+    couriers: Vec<(Vec<u8>, Vec<Arc<SendQueue>>)>,
 }
 
 fn fixture() -> Fixture {
@@ -37,7 +37,7 @@ fn fixture() -> Fixture {
     let mut couriers = Vec::with_capacity(COURIERS);
     for c in 0..COURIERS {
         let courier = format!("bench-c{c}");
-        let mut outboxes = Vec::new();
+        let mut queues = Vec::new();
         for _ in 0..ORDERS_PER_COURIER {
             let id = uuid::Uuid::now_v7().to_string();
             let order = test_support::events::order(
@@ -49,13 +49,13 @@ fn fixture() -> Fixture {
                 3,
             );
             let created = test_support::events::encode(Payload::OrderCreated(pb::OrderCreated { order: Some(order) }));
-            notifier::feed::apply(&hub, Topic::OrderCreated, &created).unwrap();
+            notifier::consumers::feed::apply(&hub, Topic::OrderCreated, &created).unwrap();
             let order_id: OrderId = id.parse().unwrap();
             for _ in 0..SOCKETS_PER_ORDER {
-                let outbox = Outbox::new(256);
-                hub.watch_order(order_id, Arc::clone(&outbox));
-                outbox.take(); // the hello
-                outboxes.push(outbox);
+                let queue = SendQueue::new(256);
+                hub.watch_order(order_id, Arc::clone(&queue));
+                queue.take(); // the hello
+                queues.push(queue);
             }
         }
         let position = pb::Position {
@@ -70,7 +70,7 @@ fn fixture() -> Fixture {
             courier_id: courier,
             positions: vec![position],
         }));
-        couriers.push((event, outboxes));
+        couriers.push((event, queues));
     }
     Fixture { hub, couriers }
 }
@@ -83,12 +83,12 @@ fn fan_out(c: &mut Criterion) {
     let mut seq = 0u64;
     group.bench_function("a position to 10 sockets: decode, apply, queue, take, frame", |b| {
         b.iter(|| {
-            let (event, outboxes) = &fixture.couriers[next % COURIERS];
+            let (event, queues) = &fixture.couriers[next % COURIERS];
             next += 1;
-            notifier::feed::apply(&fixture.hub, Topic::CourierLocations, event).unwrap();
+            notifier::consumers::feed::apply(&fixture.hub, Topic::CourierLocations, event).unwrap();
             let mut bytes = 0;
-            for outbox in outboxes {
-                for body in outbox.take().messages {
+            for queue in queues {
+                for body in queue.take().messages {
                     seq += 1;
                     bytes += frame(seq, &body).len();
                 }

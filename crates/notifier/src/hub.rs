@@ -2,7 +2,7 @@
 //!
 //! Fed by every order event (which courier serves which order, status, version, ETA)
 //! and every courier position; it turns each into messages for the sockets that want
-//! them. It never waits on a client: it only fills outboxes.
+//! them. It never waits on a client: it only fills queues.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -20,7 +20,7 @@ use crate::messages::{
     Snapshot, TimelineMessage, Update,
 };
 use crate::metrics::NotifierMetrics;
-use crate::outbox::Outbox;
+use crate::send_queue::SendQueue;
 
 /// Identifies one subscription, to end it.
 pub type WatchId = u64;
@@ -77,14 +77,14 @@ impl Courier {
 struct OpsWatcher {
     id: WatchId,
     scope: Scope,
-    outbox: Arc<Outbox>,
+    queue: Arc<SendQueue>,
 }
 
 #[derive(Default)]
 struct State {
     orders: HashMap<OrderId, Route>,
     couriers: HashMap<CourierId, Courier>,
-    watchers: HashMap<OrderId, Vec<(WatchId, Arc<Outbox>)>>,
+    watchers: HashMap<OrderId, Vec<(WatchId, Arc<SendQueue>)>>,
     ops: Vec<OpsWatcher>,
     next_id: WatchId,
 }
@@ -202,13 +202,13 @@ impl Hub {
                 eta: route.eta.as_ref(),
                 courier_assigned: route.courier.is_some(),
             });
-            let delivered = watchers.iter().filter(|(_, outbox)| outbox.push(Arc::clone(&body))).count();
+            let delivered = watchers.iter().filter(|(_, queue)| queue.push(Arc::clone(&body))).count();
             self.pushed("update", delivered);
         }
         let in_scope: Vec<&OpsWatcher> = state.ops.iter().filter(|w| w.scope.contains(route.destination)).collect();
         if !in_scope.is_empty() {
             let body = messages::body(&OpsUpdate { order: route.ops_view(), changed: event.changed });
-            let delivered = in_scope.iter().filter(|w| w.outbox.push(Arc::clone(&body))).count();
+            let delivered = in_scope.iter().filter(|w| w.queue.push(Arc::clone(&body))).count();
             self.pushed("order", delivered);
         }
         Ok(true)
@@ -237,8 +237,8 @@ impl Hub {
                 position: &message,
                 trail,
             });
-            for (_, outbox) in watchers {
-                outbox.replace(&route.key, Arc::clone(&body));
+            for (_, queue) in watchers {
+                queue.replace(&route.key, Arc::clone(&body));
                 delivered += 1;
             }
         }
@@ -248,7 +248,7 @@ impl Hub {
         if !in_scope.is_empty() {
             let body = messages::body(&entry.ops_view(&courier, &message));
             for watcher in &in_scope {
-                watcher.outbox.replace(&entry.key, Arc::clone(&body));
+                watcher.queue.replace(&entry.key, Arc::clone(&body));
             }
             self.pushed("courier", in_scope.len());
         }
@@ -273,14 +273,14 @@ impl Hub {
             from,
             at: Utc::now(),
         });
-        let delivered = watchers.iter().filter(|(_, outbox)| outbox.push(Arc::clone(&body))).count();
+        let delivered = watchers.iter().filter(|(_, queue)| queue.push(Arc::clone(&body))).count();
         self.pushed("notification", delivered);
         Ok(())
     }
 
-    /// Starts sending `order`'s events to `outbox`, after a `hello` with what the hub
+    /// Starts sending `order`'s events to `queue`, after a `hello` with what the hub
     /// knows (queued under the lock, so no event can overtake it).
-    pub fn watch_order(&self, order: OrderId, outbox: Arc<Outbox>) -> WatchId {
+    pub fn watch_order(&self, order: OrderId, queue: Arc<SendQueue>) -> WatchId {
         let mut state = self.state();
         state.next_id += 1;
         let id = state.next_id;
@@ -293,8 +293,8 @@ impl Hub {
             eta: route.and_then(|r| r.eta.as_ref()),
             server_time: Utc::now(),
         });
-        outbox.push(hello);
-        state.watchers.entry(order).or_default().push((id, outbox));
+        queue.push(hello);
+        state.watchers.entry(order).or_default().push((id, queue));
         id
     }
 
@@ -310,7 +310,7 @@ impl Hub {
 
     /// Starts (or, with `existing`, re-scopes) an ops subscription, after a snapshot of
     /// what is in scope (queued under the lock, so no event can overtake it).
-    pub fn watch_ops(&self, existing: Option<WatchId>, scope: Scope, outbox: Arc<Outbox>) -> WatchId {
+    pub fn watch_ops(&self, existing: Option<WatchId>, scope: Scope, queue: Arc<SendQueue>) -> WatchId {
         let mut guard = self.state();
         let state = &mut *guard;
         let id = match existing {
@@ -335,8 +335,8 @@ impl Hub {
                 scope.contains(*point).then(|| courier.ops_view(courier_id, position))
             })
             .collect();
-        outbox.push(messages::body(&Snapshot { orders, couriers }));
-        state.ops.push(OpsWatcher { id, scope, outbox });
+        queue.push(messages::body(&Snapshot { orders, couriers }));
+        state.ops.push(OpsWatcher { id, scope, queue });
         id
     }
 

@@ -8,7 +8,7 @@ pub struct NotifierMetrics {
     pub sockets: IntGaugeVec,
     /// Sockets closed by the server, by reason (too_slow, idle, refused codes, ...).
     pub closed: IntCounterVec,
-    /// Messages put in outboxes, by type.
+    /// Messages put in queues, by type.
     pub pushed: IntCounterVec,
     /// Events read from Kafka, by topic and outcome (applied, stale, invalid).
     pub events: IntCounterVec,

@@ -8,31 +8,29 @@ use actix_web::web;
 use domain::topics::Topic;
 use platform::http;
 use platform::kafka::KafkaProbe;
-use platform::logging::{self, Logging};
+use platform::logging;
 use platform::metrics::Metrics;
 use platform::readiness::{Dependency, Readiness};
-use platform::service::Service;
+use platform::service::{Running, Service};
 use platform::supervisor::Supervisor;
 use slog::info;
-use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::feed::Feed;
+use crate::consumers::feed::Feed;
 use crate::hub::Hub;
 use crate::metrics::NotifierMetrics;
 use crate::routes::{self, WsState};
 
-pub struct Application {
-    port: u16,
-    supervisor: Supervisor,
-    _logging: Logging,
-}
+/// notifier: what `main` runs and the tests start ([`Service::build`]).
+pub struct Application;
 
-impl Application {
+impl Service for Application {
+    type Config = Config;
+
     /// Connects to Kafka (every partition of the four topics it forwards) and binds the
     /// HTTP port (0 picks a free one). The notifier keeps nothing durable: it rebuilds
     /// its routes from the order topics at start-up and is ready once it has.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    async fn build(config: Config) -> anyhow::Result<Running> {
         let logging = logging::init("notifier", &config.log);
         let log = logging.log.clone();
         let metrics = Metrics::new("notifier")?;
@@ -74,30 +72,6 @@ impl Application {
         supervisor.spawn("feed", feed.run(hub, own_metrics, shutdown, feed_log));
         info!(log, "notifier started"; "port" => port, "kafka" => &config.kafka.brokers,
             "max_sockets" => config.ws.max_sockets);
-        Ok(Self { port, supervisor, _logging: logging })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    pub fn shutdown_token(&self) -> CancellationToken {
-        self.supervisor.shutdown_token()
-    }
-
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.supervisor.run().await
-    }
-}
-
-impl Service for Application {
-    type Config = Config;
-
-    async fn build(config: Config) -> anyhow::Result<Self> {
-        Application::build(config).await
-    }
-
-    async fn run_until_stopped(self) -> anyhow::Result<()> {
-        Application::run_until_stopped(self).await
+        Ok(Running::new(port, supervisor, logging))
     }
 }

@@ -157,7 +157,7 @@ async fn a_slow_client_does_not_delay_a_fast_one_and_is_dropped_past_its_queue_l
     assert_eq!(fast.next_json().await["type"], "hello");
 
     // 12 MB of messages: more than the socket buffers hold, so the slow client (which
-    // reads nothing) backs up into its outbox, while the fast one gets every message.
+    // reads nothing) backs up into its queue, while the fast one gets every message.
     let text = "x".repeat(60_000);
     let total = 200;
     let mut received = 0;

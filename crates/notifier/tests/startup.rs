@@ -9,6 +9,7 @@ use notifier::{Application, Config};
 use platform::Secret;
 use platform::http::HttpConfig;
 use platform::keys::OpsConfig;
+use platform::service::Service;
 use test_support::service::{self, Dependencies};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_notifier");

@@ -8,31 +8,29 @@ use orders_store::Orders;
 use orders_store::cache::OrderCache;
 use orders_store::outbox::{Relay, RelayWakeup};
 use platform::kafka::{self, KafkaProbe};
-use platform::logging::{self, Logging};
+use platform::logging;
 use platform::metrics::Metrics;
 use platform::postgres::{self, MigrationDirection};
 use platform::readiness::{Dependency, Readiness};
-use platform::service::Service;
+use platform::service::{Running, Service};
 use platform::supervisor::Supervisor;
 use platform::{http, redis};
 use slog::info;
-use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::routes;
 use crate::routes::pages::{self, Pages};
 use crate::state::{AppState, TrackingSettings};
 
-pub struct Application {
-    port: u16,
-    supervisor: Supervisor,
-    _logging: Logging,
-}
+/// order-api: what `main` runs and the tests start ([`Service::build`]).
+pub struct Application;
 
-impl Application {
+impl Service for Application {
+    type Config = Config;
+
     /// Connects to Postgres (and applies the orders migrations), Redis and Kafka, starts
     /// the outbox relay and binds the HTTP port (0 picks a free one; see [`Application::port`]).
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    async fn build(config: Config) -> anyhow::Result<Running> {
         let logging = logging::init("order-api", &config.log);
         let log = logging.log.clone();
         let metrics = Metrics::new("order-api")?;
@@ -88,33 +86,6 @@ impl Application {
         info!(log, "order-api started"; "port" => port, "postgres" => config.postgres.redacted_url(),
             "redis" => config.redis.redacted_url(), "kafka" => &config.kafka.brokers,
             "stores" => config.auth.storefront_keys.len());
-        Ok(Self { port, supervisor, _logging: logging })
-    }
-
-    /// The HTTP port actually bound.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Cancelling this token stops the service as SIGTERM would.
-    pub fn shutdown_token(&self) -> CancellationToken {
-        self.supervisor.shutdown_token()
-    }
-
-    /// Serves until SIGTERM/SIGINT (or the shutdown token), then stops gracefully.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.supervisor.run().await
-    }
-}
-
-impl Service for Application {
-    type Config = Config;
-
-    async fn build(config: Config) -> anyhow::Result<Self> {
-        Application::build(config).await
-    }
-
-    async fn run_until_stopped(self) -> anyhow::Result<()> {
-        Application::run_until_stopped(self).await
+        Ok(Running::new(port, supervisor, logging))
     }
 }

@@ -9,6 +9,7 @@ use order_api::{Application, Config};
 use orders_store::orders::AuthSettings;
 use platform::Secret;
 use platform::http::HttpConfig;
+use platform::service::Service;
 use test_support::service::{self, Dependencies};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_order-api");

@@ -7,15 +7,14 @@ use orders_store::Orders;
 use orders_store::cache::OrderCache;
 use orders_store::outbox::{Relay, RelayWakeup};
 use platform::kafka::{self, DeadLetters, KafkaProbe};
-use platform::logging::{self, Logging};
+use platform::logging;
 use platform::metrics::Metrics;
 use platform::postgres::{self, MigrationDirection};
 use platform::readiness::{Dependency, Readiness};
-use platform::service::Service;
+use platform::service::{Running, Service};
 use platform::supervisor::Supervisor;
 use platform::{http, redis};
 use slog::{info, o};
-use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::consumers::commands::CommandHandler;
@@ -23,18 +22,16 @@ use crate::consumers::locations::{LocationHandler, MAX_BATCH as MAX_LOCATION_BAT
 use crate::grpc::track::TrackHub;
 use crate::grpc::{self, OrderGrpc, ServiceKeys};
 
-pub struct Application {
-    grpc_port: u16,
-    http_port: u16,
-    supervisor: Supervisor,
-    _logging: Logging,
-}
+/// order-grpc: what `main` runs and the tests start ([`Service::build`]).
+pub struct Application;
 
-impl Application {
+impl Service for Application {
+    type Config = Config;
+
     /// Connects to Postgres (and applies the orders migrations), Redis and Kafka; starts
     /// the consumers, the outbox relay and the track feed; binds the gRPC and HTTP ports
     /// (0 picks free ones).
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    async fn build(config: Config) -> anyhow::Result<Running> {
         let logging = logging::init("order-grpc", &config.log);
         let log = logging.log.clone();
         let metrics = Metrics::new("order-grpc")?;
@@ -134,35 +131,6 @@ impl Application {
         info!(log, "order-grpc started"; "grpc_port" => grpc_port, "http_port" => http_port,
             "postgres" => config.postgres.redacted_url(), "redis" => config.redis.redacted_url(),
             "kafka" => &config.kafka.brokers);
-        Ok(Self { grpc_port, http_port, supervisor, _logging: logging })
-    }
-
-    pub fn grpc_port(&self) -> u16 {
-        self.grpc_port
-    }
-
-    /// The operational HTTP port (`/healthz`, `/readyz`, `/metrics`).
-    pub fn http_port(&self) -> u16 {
-        self.http_port
-    }
-
-    pub fn shutdown_token(&self) -> CancellationToken {
-        self.supervisor.shutdown_token()
-    }
-
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.supervisor.run().await
-    }
-}
-
-impl Service for Application {
-    type Config = Config;
-
-    async fn build(config: Config) -> anyhow::Result<Self> {
-        Application::build(config).await
-    }
-
-    async fn run_until_stopped(self) -> anyhow::Result<()> {
-        Application::run_until_stopped(self).await
+        Ok(Running::new(http_port, supervisor, logging).with_grpc_port(grpc_port))
     }
 }

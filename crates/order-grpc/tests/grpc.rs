@@ -20,6 +20,7 @@ use orders_store::orders::OrdersSettings;
 use platform::Secret;
 use platform::http::HttpConfig;
 use platform::kafka::KafkaConfig;
+use platform::service::Service;
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
@@ -68,7 +69,7 @@ impl TestGrpc {
             orders: OrdersSettings::default(),
         };
         let app = Application::build(config).await.unwrap();
-        let port = app.grpc_port();
+        let port = app.grpc_port().expect("order-grpc serves gRPC");
         let stop = app.shutdown_token();
         let running = tokio::spawn(app.run_until_stopped());
         let client = OrderServiceClient::with_interceptor(

@@ -15,6 +15,7 @@ use order_grpc::{Application, Config};
 use orders_store::orders::{AuthSettings, OrdersSettings};
 use platform::Secret;
 use platform::http::HttpConfig;
+use platform::service::{Running, Service};
 use prost::Message;
 use test_support::security_review;
 use tonic::transport::Channel;
@@ -24,7 +25,7 @@ use tonic_types::StatusExt;
 const SERVICE_KEY: &str = "billing-service-key-0123456789";
 const STOREFRONT_KEY: &str = "key-of-shop-a-0123456789";
 
-async fn spawn(tag: &str) -> (Application, u16) {
+async fn spawn(tag: &str) -> (Running, u16) {
     let kafka = test_support::kafka_config(tag);
     test_support::create_system_topics(&kafka).await;
     let postgres_url = test_support::fresh_database(tag).await;
@@ -43,7 +44,7 @@ async fn spawn(tag: &str) -> (Application, u16) {
         orders: OrdersSettings::default(),
     };
     let app = Application::build(config).await.unwrap();
-    let port = app.grpc_port();
+    let port = app.grpc_port().expect("order-grpc serves gRPC");
     (app, port)
 }
 

@@ -12,6 +12,7 @@ use order_grpc::{Application, Config};
 use orders_store::orders::AuthSettings;
 use platform::Secret;
 use platform::http::HttpConfig;
+use platform::service::Service;
 use test_support::service::{self, Dependencies};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -50,7 +51,8 @@ async fn grpc_health(port: u16) -> Option<ServingStatus> {
 async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
     let mut deps = Dependencies::start("order_grpc", true, true).await;
     let app = Application::build(config(&deps)).await.unwrap();
-    let (grpc_port, base) = (app.grpc_port(), format!("http://127.0.0.1:{}", app.http_port()));
+    let (grpc_port, base) =
+        (app.grpc_port().expect("order-grpc serves gRPC"), format!("http://127.0.0.1:{}", app.port()));
     let stop = app.shutdown_token();
     let running = tokio::spawn(app.run_until_stopped());
 

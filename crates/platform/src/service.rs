@@ -5,16 +5,59 @@
 use std::future::Future;
 use std::process::ExitCode;
 
-use crate::config::{self, ServiceConfig};
+use tokio_util::sync::CancellationToken;
 
-/// What a service's `Application` offers: `build` binds its ports and connects its
-/// dependencies; `run_until_stopped` serves until SIGTERM/SIGINT and shuts down cleanly.
-pub trait Service: Sized {
+use crate::config::{self, ServiceConfig};
+use crate::logging::Logging;
+use crate::supervisor::Supervisor;
+
+/// What every service offers: `build` connects its dependencies, binds its ports and
+/// starts its servers and tasks under one [`Supervisor`]; the [`Running`] it returns is
+/// served until SIGTERM/SIGINT and shut down cleanly by [`main`], or by a test through
+/// its shutdown token.
+pub trait Service {
     type Config: ServiceConfig;
 
-    fn build(config: Self::Config) -> impl Future<Output = anyhow::Result<Self>>;
+    fn build(config: Self::Config) -> impl Future<Output = anyhow::Result<Running>>;
+}
 
-    fn run_until_stopped(self) -> impl Future<Output = anyhow::Result<()>>;
+/// A service, built: its supervisor (every server and task it started), its log kept
+/// open, and the ports it bound (0 in the configuration picks free ones).
+pub struct Running {
+    port: u16,
+    grpc_port: Option<u16>,
+    supervisor: Supervisor,
+    _logging: Logging,
+}
+
+impl Running {
+    pub fn new(port: u16, supervisor: Supervisor, logging: Logging) -> Self {
+        Self { port, grpc_port: None, supervisor, _logging: logging }
+    }
+
+    pub fn with_grpc_port(self, port: u16) -> Self {
+        Self { grpc_port: Some(port), ..self }
+    }
+
+    /// The HTTP port actually bound (order-grpc's: its operational endpoints).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The gRPC port actually bound, for a service that serves gRPC.
+    pub fn grpc_port(&self) -> Option<u16> {
+        self.grpc_port
+    }
+
+    /// Cancelling it stops the service as SIGTERM does.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.supervisor.shutdown_token()
+    }
+
+    /// Serves until stopped, then shuts everything down in order.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.supervisor.run().await
+    }
 }
 
 /// Exit code for a configuration error (the process never started).

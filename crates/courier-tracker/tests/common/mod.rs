@@ -15,6 +15,7 @@ use domain::topics::Topic;
 use platform::Secret;
 use platform::http::HttpConfig;
 use platform::kafka::KafkaConfig;
+use platform::service::Service;
 use prost::Message as _;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;

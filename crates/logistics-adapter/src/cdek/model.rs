@@ -1,5 +1,5 @@
 //! CDEK API v2 bodies, field names exactly as CDEK spells them
-//! (`../shared/cdek/CDEK-API.md`). Only what the adapter sends or reads.
+//! (`docs/cdek-api.md`). Only what the adapter sends or reads.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};

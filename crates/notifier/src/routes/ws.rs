@@ -32,7 +32,7 @@ use crate::config::WsConfig;
 use crate::hub::{Hub, WatchId};
 use crate::messages::{self, ClientMessage, Subscribed};
 use crate::metrics::NotifierMetrics;
-use crate::outbox::{Closed, Outbox};
+use crate::send_queue::{Closed, SendQueue};
 
 /// How long a socket the server closes waits for the client's close frame.
 const CLOSING_HANDSHAKE: Duration = Duration::from_secs(10);
@@ -193,11 +193,11 @@ pub async fn customer(
             return Ok(response);
         }
     };
-    let outbox = Outbox::new(state.config.queue_limit);
-    let watch = state.hub.watch_order(order, Arc::clone(&outbox));
+    let queue = SendQueue::new(state.config.queue_limit);
+    let watch = state.hub.watch_order(order, Arc::clone(&queue));
     actix_web::rt::spawn(async move {
         let hub = Arc::clone(&slot.state.hub);
-        let mut socket = Socket::new(slot, session, outbox, Role::Customer);
+        let mut socket = Socket::new(slot, session, queue, Role::Customer);
         socket.run(stream).await;
         hub.unwatch_order(order, watch);
     });
@@ -227,10 +227,10 @@ pub async fn ops(
             return Ok(response);
         }
     };
-    let outbox = Outbox::new(state.config.queue_limit);
+    let queue = SendQueue::new(state.config.queue_limit);
     actix_web::rt::spawn(async move {
         let hub = Arc::clone(&slot.state.hub);
-        let mut socket = Socket::new(slot, session, outbox, Role::Ops { authorized, watch: None });
+        let mut socket = Socket::new(slot, session, queue, Role::Ops { authorized, watch: None });
         socket.run(stream).await;
         if let Role::Ops { watch: Some(watch), .. } = socket.role {
             hub.unwatch_ops(watch);
@@ -244,18 +244,18 @@ enum Role {
     Ops { authorized: bool, watch: Option<WatchId> },
 }
 
-/// One open socket: writes its outbox, answers pings, reads ops subscriptions.
+/// One open socket: writes its queue, answers pings, reads ops subscriptions.
 struct Socket {
     slot: Slot,
     session: Session,
-    outbox: Arc<Outbox>,
+    queue: Arc<SendQueue>,
     role: Role,
     seq: u64,
 }
 
 impl Socket {
-    fn new(slot: Slot, session: Session, outbox: Arc<Outbox>, role: Role) -> Self {
-        Self { slot, session, outbox, role, seq: 0 }
+    fn new(slot: Slot, session: Session, queue: Arc<SendQueue>, role: Role) -> Self {
+        Self { slot, session, queue, role, seq: 0 }
     }
 
     fn state(&self) -> &WsState {
@@ -281,14 +281,14 @@ impl Socket {
         let subscribe_by = tokio::time::sleep(Duration::from_secs(config.subscribe_timeout_secs));
         tokio::pin!(subscribe_by);
         let mut heard = Instant::now();
-        let outbox = Arc::clone(&self.outbox);
+        let queue = Arc::clone(&self.queue);
 
         let closing: Option<Refusal> = loop {
             let waiting_for_key = matches!(self.role, Role::Ops { watch: None, .. });
             tokio::select! {
                 () = shutdown.cancelled() => break Some(Refusal::ShuttingDown),
-                () = outbox.ready() => {
-                    let taken = outbox.take();
+                () = queue.ready() => {
+                    let taken = queue.take();
                     if taken.closed == Some(Closed::TooSlow) {
                         break Some(Refusal::TooSlow);
                     }
@@ -398,8 +398,8 @@ impl Socket {
             self.error("bad_scope", reason).await;
             return Ok(());
         }
-        self.outbox.push(messages::body(&Subscribed { scope: &scope }));
-        let id = self.state().hub.watch_ops(watch, scope, Arc::clone(&self.outbox));
+        self.queue.push(messages::body(&Subscribed { scope: &scope }));
+        let id = self.state().hub.watch_ops(watch, scope, Arc::clone(&self.queue));
         self.role = Role::Ops { authorized: true, watch: Some(id) };
         Ok(())
     }

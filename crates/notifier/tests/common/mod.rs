@@ -13,6 +13,7 @@ use platform::Secret;
 use platform::http::HttpConfig;
 use platform::kafka::KafkaConfig;
 use platform::keys::OpsConfig;
+use platform::service::Service;
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;

@@ -16,6 +16,7 @@ use platform::http::HttpConfig;
 use platform::kafka::KafkaConfig;
 use platform::postgres::PostgresConfig;
 use platform::redis::RedisConfig;
+use platform::service::Service;
 use prost::Message as _;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;

@@ -151,7 +151,7 @@ pub struct CdekOrder {
     pub refused_as_duplicate: bool,
 }
 
-/// The error CDEK gives a second registration of a number (`../shared/cdek/CDEK-API.md`).
+/// The error CDEK gives a second registration of a number (docs/cdek-api.md).
 const DUPLICATE_NUMBER: &str = "error_validate_im_dep_number_has_already_had_integration";
 
 pub async fn check_run(record: &RunRecord) -> anyhow::Result<Vec<Outcome>> {

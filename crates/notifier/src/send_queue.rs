@@ -1,4 +1,4 @@
-//! One socket's outbox: what waits to be written to one client. The hub fills it without
+//! One socket's send queue: what waits to be written to one client. The hub fills it without
 //! ever waiting on the client; the socket's task empties it.
 //!
 //! Ordinary messages queue, up to a limit: a client that falls that far behind is too
@@ -30,7 +30,7 @@ struct State {
     closed: Option<Closed>,
 }
 
-pub struct Outbox {
+pub struct SendQueue {
     state: Mutex<State>,
     wake: Notify,
     limit: usize,
@@ -43,7 +43,7 @@ pub struct Taken {
     pub closed: Option<Closed>,
 }
 
-impl Outbox {
+impl SendQueue {
     pub fn new(limit: usize) -> Arc<Self> {
         Arc::new(Self { state: Mutex::new(State::default()), wake: Notify::new(), limit })
     }
@@ -118,29 +118,29 @@ mod tests {
 
     #[test]
     fn positions_coalesce_and_messages_keep_their_order() {
-        let outbox = Outbox::new(10);
+        let queue = SendQueue::new(10);
         let courier: Arc<str> = Arc::from("c1");
-        outbox.replace(&courier, body("p1"));
-        assert!(outbox.push(body("m1")));
-        outbox.replace(&courier, body("p2"));
-        assert!(outbox.push(body("m2")));
-        let taken = outbox.take();
+        queue.replace(&courier, body("p1"));
+        assert!(queue.push(body("m1")));
+        queue.replace(&courier, body("p2"));
+        assert!(queue.push(body("m2")));
+        let taken = queue.take();
         let texts: Vec<&str> = taken.messages.iter().map(|b| &**b).collect();
         assert_eq!(texts, ["m1", "m2", "p2"]);
         assert!(taken.closed.is_none());
-        assert!(outbox.take().messages.is_empty());
+        assert!(queue.take().messages.is_empty());
     }
 
     #[test]
     fn a_client_past_the_limit_is_marked_too_slow_and_gets_nothing_more() {
-        let outbox = Outbox::new(3);
+        let queue = SendQueue::new(3);
         for n in 0..3 {
-            assert!(outbox.push(body(&n.to_string())));
+            assert!(queue.push(body(&n.to_string())));
         }
-        assert!(!outbox.push(body("one too many")));
-        let taken = outbox.take();
+        assert!(!queue.push(body("one too many")));
+        let taken = queue.take();
         assert!(taken.messages.is_empty());
         assert_eq!(taken.closed, Some(Closed::TooSlow));
-        assert!(!outbox.push(body("after")));
+        assert!(!queue.push(body("after")));
     }
 }

@@ -1,0 +1,3 @@
+//! logistics-adapter's Kafka input: `order_created` / `order_updated` ([`orders`]).
+
+pub mod orders;
