@@ -358,11 +358,12 @@ def check_dockerfiles(root: Path, ws: Workspace, report: Report, hadolint: str |
     report.step("Dockerfiles: COPY sources, crates and binaries, runtime image, hadolint")
     ignore = DockerIgnore(root)
     images: dict[str, Image] = {}
-    dockerfiles = sorted(root.glob("crates/*/Dockerfile"))
-    report.expect(bool(dockerfiles), "crates/*/Dockerfile", "no Dockerfile found")
+    dockerfiles = sorted(root.glob("crates/*/*/Dockerfile"))
+    report.expect(bool(dockerfiles), "crates/<kind>/*/Dockerfile", "no Dockerfile found")
     deployables = [c for c, crate in ws.crates.items() if crate.bins and c != "test-support"]
     for crate in deployables:
-        report.expect((root / "crates" / crate / "Dockerfile").exists(), f"crates/{crate}",
+        directory = ws.crates[crate].directory
+        report.expect((directory / "Dockerfile").exists(), str(directory.relative_to(root)),
                       f"binary crate {crate} ({', '.join(ws.crates[crate].bins)}) has no Dockerfile")
     for path in dockerfiles:
         where = str(path.relative_to(root))
@@ -956,7 +957,7 @@ def check_k8s_objects(root, ws, report, images, where, objects) -> set[str]:
             repo, _, tag = image_ref.rpartition(":") if ":" in image_ref.split("/")[-1] else (image_ref, "", "")
             crate = repo.split("/")[-1]
             image = images.get(crate)
-            if not report.expect(image is not None, cat, f"image {image_ref}: no crates/{crate}/Dockerfile builds it"):
+            if not report.expect(image is not None, cat, f"image {image_ref}: no crates/<kind>/{crate}/Dockerfile builds it"):
                 continue
             report.expect(bool(tag) and tag != "latest", cat, f"image {image_ref} needs a version tag (the overlay's images:)")
             command = container.get("command") or image.entrypoint

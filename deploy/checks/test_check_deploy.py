@@ -70,7 +70,7 @@ def test_the_repository_as_it_is_passes(repo, capsys):
 # ---------------------------------------------------------------- Dockerfiles
 
 def test_a_copy_of_a_missing_file_fails(repo, capsys):
-    edit(repo / "crates/order-api/Dockerfile", "COPY web/public web/public", "COPY web/pubic web/public")
+    edit(repo / "crates/services/order-api/Dockerfile", "COPY web/public web/public", "COPY web/pubic web/public")
     fails_with(repo, capsys, r"order-api/Dockerfile:\d+: COPY source web/pubic does not exist", "dockerfiles")
 
 
@@ -80,45 +80,45 @@ def test_a_copy_of_a_file_the_dockerignore_excludes_fails(repo, capsys):
 
 
 def test_a_build_stage_without_a_folder_the_build_reads_fails(repo, capsys):
-    edit(repo / "crates/notifier/Dockerfile", "COPY proto proto\n", "")
+    edit(repo / "crates/services/notifier/Dockerfile", "COPY proto proto\n", "")
     fails_with(repo, capsys, r"notifier/Dockerfile: the build stage does not copy proto/", "dockerfiles")
 
 
 def test_an_unknown_crate_fails(repo, capsys):
-    edit(repo / "crates/notifier/Dockerfile", "cargo build --release --locked -p notifier",
+    edit(repo / "crates/services/notifier/Dockerfile", "cargo build --release --locked -p notifier",
          "cargo build --release --locked -p notifyer")
     fails_with(repo, capsys, r"-p notifyer: no crate of that name", "dockerfiles")
 
 
 def test_an_unknown_binary_fails(repo, capsys):
-    edit(repo / "crates/admin/Dockerfile", "--bin ordertrack-admin", "--bin admin")
+    edit(repo / "crates/tools/admin/Dockerfile", "--bin ordertrack-admin", "--bin admin")
     fails_with(repo, capsys, r"--bin admin: admin has no binary of that name", "dockerfiles")
 
 
 def test_an_entrypoint_that_is_not_the_binary_fails(repo, capsys):
-    edit(repo / "crates/courier-tracker/Dockerfile", 'ENTRYPOINT ["/usr/local/bin/courier-tracker"]',
+    edit(repo / "crates/services/courier-tracker/Dockerfile", 'ENTRYPOINT ["/usr/local/bin/courier-tracker"]',
          'ENTRYPOINT ["/usr/local/bin/tracker"]')
     fails_with(repo, capsys, r"ENTRYPOINT /usr/local/bin/tracker: courier-tracker has no binary tracker", "dockerfiles")
 
 
 def test_another_services_config_fails(repo, capsys):
-    edit(repo / "crates/notifier/Dockerfile", "COPY config/notifier.toml", "COPY config/order-api.toml")
+    edit(repo / "crates/services/notifier/Dockerfile", "COPY config/notifier.toml", "COPY config/order-api.toml")
     fails_with(repo, capsys, r"copies config/order-api\.toml: only this service's config/notifier\.toml", "dockerfiles")
 
 
 def test_a_healthcheck_on_the_wrong_port_fails(repo, capsys):
-    edit(repo / "crates/order-grpc/Dockerfile", 'CMD ["healthcheck", "/healthz", "8084"]',
+    edit(repo / "crates/services/order-grpc/Dockerfile", 'CMD ["healthcheck", "/healthz", "8084"]',
          'CMD ["healthcheck", "/healthz", "50051"]')
     fails_with(repo, capsys, r"HEALTHCHECK's default port is not order-grpc's HTTP port 8084", "dockerfiles")
 
 
 def test_a_root_runtime_fails(repo, capsys):
-    edit(repo / "crates/cdek-double/Dockerfile", "USER 10001:10001\n", "")
+    edit(repo / "crates/tools/cdek-double/Dockerfile", "USER 10001:10001\n", "")
     fails_with(repo, capsys, r"runtime runs as root", "dockerfiles")
 
 
 def test_hadolint_runs_and_can_fail(repo, capsys):
-    edit(repo / "crates/admin/Dockerfile", "WORKDIR /app\n", "WORKDIR /app\nRUN cd /tmp && ls\n")
+    edit(repo / "crates/tools/admin/Dockerfile", "WORKDIR /app\n", "WORKDIR /app\nRUN cd /tmp && ls\n")
     fails_with(repo, capsys, r"admin/Dockerfile: hadolint: .*DL3003", "dockerfiles")
 
 
@@ -203,7 +203,7 @@ def test_a_command_that_is_not_the_binary_fails(repo, capsys):
 
 def test_an_image_no_dockerfile_builds_fails(repo, capsys):
     edit(repo / "deploy/k8s/base/notifier.yaml", "image: ordertrack/notifier", "image: ordertrack/notifications")
-    fails_with(repo, capsys, r"image ordertrack/notifications: no crates/notifications/Dockerfile builds it", "k8s")
+    fails_with(repo, capsys, r"image ordertrack/notifications: no crates/<kind>/notifications/Dockerfile builds it", "k8s")
 
 
 def test_a_field_the_kubernetes_schema_lacks_fails(repo, capsys):

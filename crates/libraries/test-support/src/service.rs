@@ -1,0 +1,217 @@
+//! Checks every service must pass: ready when its dependencies are, not ready while
+//! one of them is away (and ready again when it is back), a clear one-line error on a
+//! bad configuration, and a clean stop on SIGTERM.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use platform::Secret;
+use platform::kafka::KafkaConfig;
+use platform::postgres::PostgresConfig;
+use platform::redis::RedisConfig;
+use platform::service::Running;
+
+use crate::{PrivateBroker, TcpProxy};
+
+/// The dependencies of a service under test, each one cuttable: Postgres and Redis
+/// behind proxies, Kafka as a private broker.
+pub struct Dependencies {
+    pub postgres: Option<(TcpProxy, String)>,
+    pub redis: Option<(TcpProxy, RedisConfig)>,
+    pub broker: PrivateBroker,
+    pub kafka: KafkaConfig,
+}
+
+impl Dependencies {
+    pub async fn start(tag: &str, with_postgres: bool, with_redis: bool) -> Self {
+        let postgres = if with_postgres {
+            let url = crate::fresh_database(tag).await;
+            let (proxy, proxied) = proxied_url(&url, "postgres://").await;
+            Some((proxy, proxied))
+        } else {
+            None
+        };
+        let redis = if with_redis {
+            let mut config = crate::redis_config(tag);
+            let (proxy, proxied) = proxied_url(config.url.expose(), "redis://").await;
+            config.url = Secret::new(proxied);
+            Some((proxy, config))
+        } else {
+            None
+        };
+        let broker = PrivateBroker::start().await;
+        let kafka = broker.configure(crate::kafka_config(tag));
+        crate::create_system_topics(&kafka).await;
+        Self { postgres, redis, broker, kafka }
+    }
+
+    pub fn postgres_config(&self) -> PostgresConfig {
+        let (_, url) = self.postgres.as_ref().expect("started with postgres");
+        crate::postgres_config(url)
+    }
+
+    pub fn redis_config(&self) -> RedisConfig {
+        self.redis.as_ref().expect("started with redis").1.clone()
+    }
+
+    /// With the service at `base_url` ready: takes each dependency away in turn,
+    /// expects `/readyz` to answer 503 naming it (and only it), brings it back and
+    /// expects 200 again.
+    pub async fn assert_readiness_follows_each_dependency(&mut self, base_url: &str) {
+        let ready = format!("{base_url}/readyz");
+        wait_ready(&ready).await;
+        if let Some((proxy, _)) = &self.postgres {
+            proxy.cut().await;
+            expect_not_ready_because(&ready, "postgres").await;
+            proxy.restore();
+            wait_ready(&ready).await;
+        }
+        if let Some((proxy, _)) = &self.redis {
+            proxy.cut().await;
+            expect_not_ready_because(&ready, "redis").await;
+            proxy.restore();
+            wait_ready(&ready).await;
+        }
+        self.broker.kill();
+        expect_not_ready_because(&ready, "kafka").await;
+        self.broker.resume().await;
+        wait_ready(&ready).await;
+    }
+}
+
+/// A proxy in front of the host:port of `url`, and `url` rewritten to go through it.
+async fn proxied_url(url: &str, scheme: &str) -> (TcpProxy, String) {
+    let rest = url.strip_prefix(scheme).expect("url scheme");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (userinfo, host) = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => (format!("{userinfo}@"), host),
+        None => (String::new(), authority),
+    };
+    let proxy = TcpProxy::start(host).await;
+    let proxied = format!("{scheme}{userinfo}{}{path}", proxy.address());
+    (proxy, proxied)
+}
+
+/// A service built for a test and running in the background until [`Started::stop`].
+pub struct Started {
+    /// `http://127.0.0.1:<the HTTP port it bound>`.
+    pub base: String,
+    /// Its gRPC port, for a service that serves gRPC.
+    pub grpc_port: Option<u16>,
+    stop: tokio_util::sync::CancellationToken,
+    running: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Started {
+    pub fn spawn(app: Running) -> Self {
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let (grpc_port, stop) = (app.grpc_port(), app.shutdown_token());
+        Self { base, grpc_port, stop, running: tokio::spawn(app.run_until_stopped()) }
+    }
+
+    /// Cancels its shutdown token (as SIGTERM does) and expects a clean stop.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        self.running.await.expect("the service's task").expect("the service stops cleanly");
+    }
+}
+
+/// What every service's start-up must show over HTTP: `/healthz` answers, `/readyz`
+/// follows each of its dependencies away and back, `/metrics` counts the requests.
+pub async fn assert_operational_endpoints(started: &Started, deps: &mut Dependencies) {
+    let (status, body) = crate::get_json(&format!("{}/healthz", started.base)).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    deps.assert_readiness_follows_each_dependency(&started.base).await;
+    let metrics =
+        reqwest::get(format!("{}/metrics", started.base)).await.expect("GET /metrics").text().await.expect("its body");
+    assert!(metrics.contains("ordertrack_http_requests_total{"), "{metrics}");
+    assert!(metrics.contains(r#"route="/readyz""#), "{metrics}");
+}
+
+pub async fn wait_ready(ready_url: &str) {
+    crate::eventually(&format!("{ready_url} answers 200"), Duration::from_secs(30), || async {
+        let (status, _) = crate::get_json(ready_url).await;
+        (status == 200).then_some(())
+    })
+    .await;
+}
+
+async fn expect_not_ready_because(ready_url: &str, dependency: &str) {
+    let body =
+        crate::eventually(&format!("{ready_url} reports {dependency} down"), Duration::from_secs(30), || async {
+            let (status, body) = crate::get_json(ready_url).await;
+            (status == 503 && body["checks"][dependency] != "ok").then_some(body)
+        })
+        .await;
+    assert_eq!(body["ready"], false, "{body}");
+    for (name, result) in body["checks"].as_object().expect("checks").iter() {
+        if name != dependency {
+            assert_eq!(result, "ok", "only {dependency} is away, yet: {body}");
+        }
+    }
+}
+
+/// Runs a service binary with `env` (and nothing else from ORDERTRACK_*), expects it to
+/// exit with `code` and one line on stderr containing every one of `expected`. Returns
+/// that line.
+pub fn assert_start_fails(binary: &str, env: &[(&str, &str)], code: i32, expected: &[&str]) -> String {
+    let output = service_command(binary, env).stdout(Stdio::null()).output().expect("run the service");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "exit status of {binary} with {env:?}; stderr: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line on stderr, got: {stderr}");
+    let line: serde_json::Value = serde_json::from_str(stderr.trim()).expect("a JSON line");
+    let text = line.to_string();
+    for needle in expected {
+        assert!(text.contains(needle), "stderr should mention {needle:?}: {text}");
+    }
+    assert!(!text.contains("panicked"), "{text}");
+    text
+}
+
+/// Starts the binary, waits until `/readyz` on `http_port` answers 200, sends SIGTERM
+/// and expects a zero exit and a "stopped" log line.
+pub async fn assert_sigterm_stops_cleanly(binary: &str, env: &[(&str, &str)], http_port: u16) {
+    let mut child = service_command(binary, env).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start");
+    wait_ready(&format!("http://127.0.0.1:{http_port}/readyz")).await;
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if child.try_wait().expect("wait").is_some() {
+                return child.wait_with_output().expect("output");
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the service did not stop within 30 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<serde_json::Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}"))).collect();
+    assert!(lines.iter().any(|l| l["msg"] == "stopping" && l["reason"] == "SIGTERM"), "{stdout}");
+    assert!(lines.iter().any(|l| l["msg"] == "stopped"), "{stdout}");
+}
+
+/// A free TCP port on loopback (bound and released; good enough for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
+}
+
+fn service_command(binary: &str, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(binary);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("ORDERTRACK_") {
+            command.env_remove(key);
+        }
+    }
+    // No config file: the defaults and `env` are the whole configuration.
+    command.env("ORDERTRACK_CONFIG", "/nonexistent/ordertrack.toml");
+    command.envs(env.iter().copied());
+    command
+}
