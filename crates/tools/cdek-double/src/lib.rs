@@ -16,48 +16,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # API (`/v2`)
-//! See [`routes`]. Error bodies: [`errors`]. Order validation rules and their codes:
-//! [`validate`].
-//!
-//! - Authentication failures are 401 with the requests shape and `type: "AUTH"`:
-//!   no `Authorization` header or an unknown token → `unauthorized`; a header that is not
-//!   `Bearer <token>` → `v2_authorization_incorrect`; an expired or revoked token →
-//!   `v2_token_expired`.
-//! - Bad credentials at `/v2/oauth/token` → 401 `{"error":"invalid_client",…}`; a missing
-//!   or other grant type → 400 `invalid_request` / `unsupported_grant_type`.
-//! - After the processing delay a CREATE becomes SUCCESSFUL (a `cdek_number`, status
-//!   CREATED, `planned_delivery_date`, `delivery_detail`) or INVALID (status INVALID):
-//!   `error_validate_im_dep_number_has_already_had_integration` when an earlier order of
-//!   the account with the same `number` succeeded, and `error_validate_double_poison`
-//!   when `recipient.name` is exactly `INVALID` (the poison knob for tests).
-//! - DELETE succeeds (REMOVED) only if the order is CREATED when it is processed, else
-//!   `error_validate_order_delete_status`. A refusal succeeds (NOT_DELIVERED, reason 11)
-//!   unless the order is ACCEPTED, CREATED, INVALID, REMOVED, DELIVERED or NOT_DELIVERED,
-//!   else `error_validate_order_refusal_status`. A second DELETE or refusal on the same
-//!   order while the first is pending → 400 `v2_similar_request_still_processed`.
-//! - Every status appended after registration (CREATED, INVALID, REMOVED, NOT_DELIVERED,
-//!   control-added ones) is posted to every ORDER_STATUS subscription. Only a 200 answer
-//!   counts; see [`delivery`] for retries.
-//!
-//! # Control (`/control`, no auth)
-//! Details and bodies in [`routes::control`] and the crate's README.
-//!
-//! - `POST /control/orders/{uuid}/status` `{"code":…, "reason_code"?, "city"?, "city_code"?,
-//!   "date_time"?}`: appends a status (any code) dated now or `date_time`, fires webhooks;
-//!   answers the order as `GET /control/orders` shows it.
-//! - `GET /control/orders`: every order with uuid, number, cdek_number, status, statuses,
-//!   requests and `create_requests_for_number`.
-//! - `POST /control/faults` `{"status":500,"requests":N}` / `{"timeout_ms":M,"requests":N}` /
-//!   `{"clear":true}`: the next N `/v2` calls answer that status with the errors shape,
-//!   or are delayed first; `GET /control/faults` shows the active fault.
-//! - `POST /control/tokens/expire`: every token issued so far gets `v2_token_expired`.
-//! - `POST /control/webhooks/drop` `{"drop":true|false}`: while true, status changes are
-//!   not delivered.
-//! - `GET /control/stats`: API calls per route, tokens issued, faults injected, webhooks
-//!   delivered / failed (attempts) / given up / dropped / switched off.
-//!
-//! `GET /healthz` answers 200 `{"status":"ok"}`.
+//! What it answers on `/v2` (every rule and error code), its `/control` endpoints, its
+//! flags and its logs are in the crate's README.md; the rules are in [`validate`], the
+//! error bodies in [`errors`], the routes in [`routes`] and webhook retries in [`delivery`].
 
 pub mod auth;
 pub mod config;
