@@ -249,7 +249,9 @@ impl Clients {
     ) -> anyhow::Result<Self> {
         let count = targets.len().div_ceil(per_process.max(1)).max(1);
         let share = targets.len().div_ceil(count).max(1);
-        let loopback = ws.parse::<Uri>().ok().and_then(|u| u.host().map(|h| h == "127.0.0.1" || h == "localhost"));
+        // Only for an IPv4 loopback address: "localhost" may resolve to ::1, which a socket
+        // bound to 127.0.0.x cannot reach.
+        let loopback = ws.parse::<Uri>().ok().and_then(|u| u.host().map(|h| h.starts_with("127.")));
         std::fs::create_dir_all(folder)?;
         let (sender, lines) = tokio::sync::mpsc::unbounded_channel();
         let (mut stdins, mut children) = (Vec::new(), Vec::new());
