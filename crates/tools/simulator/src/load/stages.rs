@@ -18,11 +18,12 @@ struct Stage {
     name: &'static str,
     metric: &'static str,
     labels: &'static [&'static str],
-    from: From,
+    from: Scraped,
 }
 
+/// Which services' `/metrics` a stage is scraped from.
 #[derive(Clone, Copy)]
-enum From {
+enum Scraped {
     OrderApi,
     Relays,
     Tracker,
@@ -35,35 +36,35 @@ const STAGES: [Stage; 5] = [
         name: "PATCH answered",
         metric: "ordertrack_http_request_duration_seconds",
         labels: &["method=\"PATCH\"", "route=\"/orders/{id}/status\""],
-        from: From::OrderApi,
+        from: Scraped::OrderApi,
     },
     Stage {
         path: "status",
         name: "commit -> broker ack (outbox relays)",
         metric: "ordertrack_outbox_publish_delay_seconds",
         labels: &[],
-        from: From::Relays,
+        from: Scraped::Relays,
     },
     Stage {
         path: "status",
         name: "broker -> notifier applied",
         metric: "ordertrack_notifier_event_delay_seconds",
         labels: &["order_updated"],
-        from: From::Notifier,
+        from: Scraped::Notifier,
     },
     Stage {
         path: "position",
         name: "received -> broker ack (tracker)",
         metric: "ordertrack_tracker_ingest_seconds",
         labels: &[],
-        from: From::Tracker,
+        from: Scraped::Tracker,
     },
     Stage {
         path: "position",
         name: "broker -> notifier applied",
         metric: "ordertrack_notifier_event_delay_seconds",
         labels: &["courier_locations"],
-        from: From::Notifier,
+        from: Scraped::Notifier,
     },
 ];
 
@@ -76,12 +77,12 @@ pub struct Sources {
 }
 
 impl Sources {
-    fn of(&self, from: From) -> Vec<&str> {
+    fn of(&self, from: Scraped) -> Vec<&str> {
         match from {
-            From::OrderApi => vec![self.order_api.as_str()],
-            From::Relays => self.relays.iter().map(String::as_str).collect(),
-            From::Tracker => vec![self.tracker.as_str()],
-            From::Notifier => vec![self.notifier.as_str()],
+            Scraped::OrderApi => vec![self.order_api.as_str()],
+            Scraped::Relays => self.relays.iter().map(String::as_str).collect(),
+            Scraped::Tracker => vec![self.tracker.as_str()],
+            Scraped::Notifier => vec![self.notifier.as_str()],
         }
     }
 }
