@@ -11,6 +11,8 @@ use domain::validation::FieldError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::errors::{Answer, Answerable};
+
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
@@ -108,6 +110,23 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         self.code
+    }
+}
+
+/// A context's error, answered through its table (`crate::errors`).
+impl<E: Answerable> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        Self::from_answer(error.answer())
+    }
+}
+
+impl ApiError {
+    pub fn from_answer(answer: Answer) -> Self {
+        let status = StatusCode::from_u16(answer.kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        match answer.field {
+            Some(field) => field.into(),
+            None => Self { cause: answer.cause, ..Self::new(status, answer.code, answer.message) },
+        }
     }
 }
 

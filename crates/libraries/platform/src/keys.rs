@@ -19,6 +19,34 @@ impl OpsConfig {
     }
 }
 
+/// The `[auth]` section shared by the two front doors of the orders context: order-api
+/// uses the storefront keys, order-grpc the service keys.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Storefront API keys: store id → key (16+ characters). The store id is recorded on
+    /// the orders a key creates, and a key sees only its store's orders.
+    pub storefront_keys: BTreeMap<String, Secret>,
+    /// Keys of the internal services allowed to call order-grpc: name → key (16+ characters).
+    pub service_keys: BTreeMap<String, Secret>,
+}
+
+impl AuthSettings {
+    /// The storefront keys; at least one is required. A key's name is its store id.
+    pub fn storefront_keys(&self) -> Result<KeySet, ConfigError> {
+        for name in self.storefront_keys.keys() {
+            domain::ids::StoreId::parse(name)
+                .map_err(|e| ConfigError::invalid(format!("auth.storefront_keys.{name}"), e.message))?;
+        }
+        KeySet::from_config("auth.storefront_keys", &self.storefront_keys)
+    }
+
+    /// The service keys; at least one is required.
+    pub fn service_keys(&self) -> Result<KeySet, ConfigError> {
+        KeySet::from_config("auth.service_keys", &self.service_keys)
+    }
+}
+
 /// The least length of a configured key.
 pub const MIN_KEY_LENGTH: usize = 16;
 

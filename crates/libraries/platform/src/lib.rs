@@ -3,6 +3,7 @@
 
 pub mod api_error;
 pub mod config;
+pub mod errors;
 pub mod http;
 pub mod json_body;
 pub mod kafka;

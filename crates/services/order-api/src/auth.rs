@@ -6,7 +6,7 @@ use std::future::{Ready, ready};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use domain::ids::StoreId;
-use orders_store::Scope;
+use orders::Scope;
 use platform::keys::KeySet;
 
 use platform::api_error::ApiError;

@@ -1,9 +1,10 @@
 //! order-api's configuration. Every key is documented in `config/order-api.toml`.
 
-use orders_store::orders::{AuthSettings, OrdersSettings};
+use orders::OrdersSettings;
 use platform::config::{ConfigError, ServiceConfig};
 use platform::http::HttpConfig;
 use platform::kafka::KafkaConfig;
+use platform::keys::AuthSettings;
 use platform::logging::LogConfig;
 use platform::postgres::PostgresConfig;
 use platform::redis::RedisConfig;

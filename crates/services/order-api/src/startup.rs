@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use actix_web::web;
 use domain::topics::Topic;
-use orders_store::Orders;
-use orders_store::cache::OrderCache;
-use orders_store::outbox::{Relay, RelayWakeup};
+use orders::Orders;
+use orders::store::cache::OrderCache;
+use orders::store::outbox::{Relay, RelayWakeup};
 use platform::kafka::{self, KafkaProbe};
 use platform::logging;
 use platform::metrics::Metrics;
@@ -38,7 +38,7 @@ impl Service for Application {
 
         let pool = postgres::connect(&config.postgres).await?;
         if config.postgres.run_migrations {
-            postgres::migrate(&config.postgres, orders_store::MIGRATIONS, MigrationDirection::Up).await?;
+            postgres::migrate(&config.postgres, orders::MIGRATIONS, MigrationDirection::Up).await?;
         }
         let redis = redis::pool(&config.redis)?;
         let producer = kafka::producer(&config.kafka, "order-api")?;
@@ -52,7 +52,7 @@ impl Service for Application {
         let cache_ttl = Duration::from_secs(config.orders.cache_ttl_secs);
         let cache = OrderCache::new(redis, config.redis.clone(), cache_ttl, metrics.registry(), log.clone())?;
         let wakeup = RelayWakeup::default();
-        let store_config = config.orders.store_config(&config.kafka.topic_prefix, "order-api");
+        let store_config = config.orders.use_case_config(&config.kafka.topic_prefix, "order-api");
         let orders = Orders::new(pool.clone(), cache.clone(), wakeup.clone(), store_config);
         let relay = Relay::new(pool, producer.clone(), wakeup, metrics.registry(), log.clone())?;
 

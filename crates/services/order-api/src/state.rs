@@ -1,6 +1,6 @@
 //! What the handlers share.
 
-use orders_store::Orders;
+use orders::Orders;
 use platform::Secret;
 
 pub struct AppState {

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use order_api::config::TrackingConfig;
 use order_api::{Application, Config};
-use orders_store::orders::AuthSettings;
 use platform::Secret;
 use platform::http::HttpConfig;
+use platform::keys::AuthSettings;
 use platform::service::Service;
 use test_support::service::{self, Dependencies, Started};
 

@@ -1,9 +1,10 @@
 //! order-grpc's configuration. Every key is documented in `config/order-grpc.toml`.
 
-use orders_store::orders::{AuthSettings, OrdersSettings};
+use orders::OrdersSettings;
 use platform::config::{ConfigError, ServiceConfig};
 use platform::http::HttpConfig;
 use platform::kafka::KafkaConfig;
+use platform::keys::AuthSettings;
 use platform::logging::LogConfig;
 use platform::postgres::PostgresConfig;
 use platform::redis::RedisConfig;

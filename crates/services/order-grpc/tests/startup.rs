@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use order_grpc::config::GrpcConfig;
 use order_grpc::{Application, Config};
-use orders_store::orders::AuthSettings;
 use platform::Secret;
 use platform::http::HttpConfig;
+use platform::keys::AuthSettings;
 use platform::service::Service;
 use test_support::service::{self, Dependencies, Started};
 use tonic_health::pb::HealthCheckRequest;

@@ -25,7 +25,7 @@ impl Database {
 
     pub fn migrations(self) -> EmbeddedMigrations {
         match self {
-            Database::Orders => orders_store::MIGRATIONS,
+            Database::Orders => orders::MIGRATIONS,
             Database::Tracker => courier_tracker::store::MIGRATIONS,
             Database::Logistics => logistics_adapter::store::MIGRATIONS,
         }

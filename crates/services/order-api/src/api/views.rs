@@ -6,7 +6,7 @@ use domain::eta::Eta;
 use domain::order::{Order, TimelineEntry};
 use domain::parcel::DeliveryMethod;
 use domain::position::Position;
-use orders_store::orders::{OrderDetails, Track, TrackPoint};
+use orders::{OrderDetails, Track, TrackPoint};
 use serde::Serialize;
 use utoipa::ToSchema;
 

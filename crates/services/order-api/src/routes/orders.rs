@@ -6,7 +6,7 @@ use chrono::Utc;
 use domain::ids::CourierId;
 use domain::order::Command;
 use domain::status::Actor;
-use orders_store::orders::{Created, IdempotencyKey, ListFilter};
+use orders::{Created, IdempotencyKey, ListFilter};
 use sha2::{Digest, Sha256};
 
 use super::order_id;
@@ -48,13 +48,13 @@ pub async fn create(
     let idempotency = idempotency_key(&request, &body.raw)?;
     let new = body.value.into_domain(storefront.store.clone())?;
     let public_url = state.tracking.public_url.clone();
-    let view = move |details: &orders_store::orders::OrderDetails, token: &str| CreatedView {
+    let view = move |details: &orders::OrderDetails, token: &str| CreatedView {
         order: OrderView::of(details),
         tracking: TrackingLinkView { token: token.to_owned(), url: format!("{public_url}/track/{token}") },
     };
     let respond = {
         let view = view.clone();
-        move |details: &orders_store::orders::OrderDetails, token: &str| {
+        move |details: &orders::OrderDetails, token: &str| {
             (201, serde_json::to_value(view(details, token)).unwrap_or(serde_json::Value::Null))
         }
     };
@@ -107,16 +107,10 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = order_id(&id)?;
-    let cache = state.orders.cache();
-    if let Some(cached) = cache.get(id).await {
-        if cached.store_id != storefront.store.as_str() {
-            return Err(orders_store::StoreError::WrongStore(id).into());
-        }
-        return Ok(HttpResponse::Ok().content_type("application/json").body(cached.body));
-    }
-    let details = state.orders.get(&storefront.scope(), id).await?;
-    let body = serde_json::to_vec(&OrderView::of(&details)).map_err(ApiError::internal)?;
-    cache.fill(id, details.order.version, details.order.store_id.as_str(), &body).await;
+    let body = state
+        .orders
+        .get_rendered(&storefront.scope(), id, |details| serde_json::to_vec(&OrderView::of(details)))
+        .await?;
     Ok(HttpResponse::Ok().content_type("application/json").body(body))
 }
 

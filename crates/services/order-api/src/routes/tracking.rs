@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use orders_store::orders::Tracked;
+use orders::Tracked;
 
 use crate::api::views::{LiveView, PublicOrderView, TrackingPageView};
 use crate::state::AppState;

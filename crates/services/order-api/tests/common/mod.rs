@@ -9,11 +9,11 @@ use domain::events::Envelope;
 use domain::topics::Topic;
 use order_api::config::TrackingConfig;
 use order_api::{Application, Config};
-use orders_store::orders::AuthSettings;
-use orders_store::orders::OrdersSettings;
+use orders::OrdersSettings;
 use platform::Secret;
 use platform::http::HttpConfig;
 use platform::kafka::KafkaConfig;
+use platform::keys::AuthSettings;
 use platform::postgres::PostgresConfig;
 use platform::redis::RedisConfig;
 use platform::service::Service;
@@ -149,10 +149,10 @@ impl TestApp {
     }
 
     /// The store (the same database) for what no REST route does, like positions.
-    pub async fn store(&self) -> orders_store::Orders {
+    pub async fn store(&self) -> orders::Orders {
         let pool = platform::postgres::connect(&self.config.postgres).await.unwrap();
         let redis = platform::redis::pool(&self.config.redis).unwrap();
-        let cache = orders_store::cache::OrderCache::new(
+        let cache = orders::store::cache::OrderCache::new(
             redis,
             self.config.redis.clone(),
             Duration::from_secs(60),
@@ -160,11 +160,11 @@ impl TestApp {
             slog::Logger::root(slog::Discard, slog::o!()),
         )
         .unwrap();
-        orders_store::Orders::new(
+        orders::Orders::new(
             pool,
             cache,
-            orders_store::outbox::RelayWakeup::default(),
-            self.config.orders.store_config(&self.config.kafka.topic_prefix, "test"),
+            orders::store::outbox::RelayWakeup::default(),
+            self.config.orders.use_case_config(&self.config.kafka.topic_prefix, "test"),
         )
     }
 

@@ -8,8 +8,8 @@ use domain::convert::from_timestamp;
 use domain::events::{self as pb, Envelope, envelope::Payload};
 use domain::ids::OrderId;
 use domain::order::Command;
-use orders_store::orders::CommandOutcome;
-use orders_store::{Orders, StoreError};
+use orders::CommandOutcome;
+use orders::{Orders, OrdersError};
 use platform::kafka::HandleError;
 use prometheus::IntCounterVec;
 use rdkafka::message::OwnedMessage;
@@ -102,7 +102,7 @@ impl CommandHandler {
                 }
                 Ok(())
             }
-            Err(StoreError::Unavailable(reason)) => {
+            Err(OrdersError::Unavailable(reason)) => {
                 Err(HandleError::Retry(anyhow::anyhow!("postgres unavailable: {reason}")))
             }
             Err(other) => Err(HandleError::Reject(anyhow::anyhow!("{other:#}"))),

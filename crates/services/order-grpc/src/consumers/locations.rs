@@ -8,7 +8,7 @@
 use domain::events::{Envelope, envelope::Payload};
 use domain::ids::CourierId;
 use domain::position::Position;
-use orders_store::{Orders, StoreError};
+use orders::{Orders, OrdersError};
 use rdkafka::message::{Message, OwnedMessage};
 use slog::{Logger, warn};
 
@@ -44,7 +44,7 @@ impl LocationHandler {
         let all: Vec<(CourierId, Vec<Position>)> = batches.iter().map(|(_, batch)| batch.clone()).collect();
         match self.orders.record_many_positions(&all).await {
             Ok(()) => return Ok(rejected),
-            Err(StoreError::Unavailable(reason)) => return Err(anyhow::anyhow!("postgres unavailable: {reason}")),
+            Err(OrdersError::Unavailable(reason)) => return Err(anyhow::anyhow!("postgres unavailable: {reason}")),
             Err(error) if batches.len() == 1 => {
                 rejected.extend(batches.first().map(|(index, _)| (*index, anyhow::anyhow!("{error:#}"))));
                 return Ok(rejected);
@@ -56,7 +56,7 @@ impl LocationHandler {
         for (index, (courier, positions)) in batches {
             match self.orders.record_positions(&courier, &positions).await {
                 Ok(()) => {}
-                Err(StoreError::Unavailable(reason)) => return Err(anyhow::anyhow!("postgres unavailable: {reason}")),
+                Err(OrdersError::Unavailable(reason)) => return Err(anyhow::anyhow!("postgres unavailable: {reason}")),
                 Err(error) => rejected.push((index, anyhow::anyhow!("{error:#}"))),
             }
         }

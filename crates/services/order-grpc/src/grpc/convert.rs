@@ -9,7 +9,7 @@ use domain::order::NewOrder;
 use domain::parcel::{DeliveryMethod, Parcel};
 use domain::status::{Actor, OrderStatus};
 use domain::validation::FieldError;
-use orders_store::orders::OrderDetails;
+use orders::OrderDetails;
 use tonic::{Code, Status};
 
 use super::error;

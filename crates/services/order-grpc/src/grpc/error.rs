@@ -4,9 +4,8 @@
 
 use std::collections::HashMap;
 
-use domain::order::CommandError;
 use domain::validation::FieldError;
-use orders_store::StoreError;
+use platform::errors::Answer;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -28,33 +27,12 @@ pub fn invalid(error: &FieldError) -> Status {
     Status::with_error_details(Code::InvalidArgument, format!("{}: {}", error.field, error.message), details)
 }
 
-/// The store's errors as statuses. Internal failures are logged by the caller and
-/// answered without their details.
-pub fn from_store(error: StoreError) -> Status {
-    match error {
-        StoreError::NotFound(id) => status(Code::NotFound, "order_not_found", format!("no order {id}")),
-        // Like an order that does not exist: another store's ids do not leak (docs/security.md).
-        StoreError::WrongStore(id) => status(Code::NotFound, "order_not_found", format!("no order {id}")),
-        StoreError::VersionConflict { expected, current } => {
-            status(Code::Aborted, "version_conflict", format!("the order is at version {current}, not {expected}"))
-        }
-        StoreError::DuplicateStoreOrderNumber(number) => status(
-            Code::AlreadyExists,
-            "duplicate_store_order_number",
-            format!("an order with store order number {number} already exists"),
-        ),
-        StoreError::IdempotencyKeyReused => status(
-            Code::FailedPrecondition,
-            "idempotency_key_reused",
-            "this idempotency key was used with a different request",
-        ),
-        StoreError::Command(CommandError::Invalid(field)) => invalid(&field),
-        StoreError::Command(CommandError::Transition(transition)) => {
-            status(Code::FailedPrecondition, transition.code(), transition.to_string())
-        }
-        StoreError::Unavailable(_) => {
-            status(Code::Unavailable, "service_unavailable", "the database is unavailable, try again shortly")
-        }
-        StoreError::Internal(_) => status(Code::Internal, "internal_error", "something went wrong on our side"),
+/// An answer (from a context's table, `platform::errors`) as a status: the kind's gRPC
+/// code, the code as the ErrorInfo reason, a field error as a BadRequest. Causes are
+/// logged by the caller and never sent.
+pub fn from_answer(answer: Answer) -> Status {
+    match answer.field {
+        Some(field) => invalid(&field),
+        None => status(Code::from_i32(answer.kind.grpc_code()), answer.code, answer.message),
     }
 }

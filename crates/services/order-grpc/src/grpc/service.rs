@@ -1,5 +1,5 @@
 //! The OrderService: each RPC is a thin translation onto the same operations the REST
-//! API uses (`orders_store::Orders`), with every order in scope (callers are internal
+//! API uses (`orders::Orders`), with every order in scope (callers are internal
 //! services).
 
 use std::pin::Pin;
@@ -11,8 +11,9 @@ use domain::order::Command;
 use domain::position::Position;
 use domain::validation::FieldError;
 use futures::Stream;
-use orders_store::orders::{Created, IdempotencyKey, ListFilter, OrderDetails};
-use orders_store::{Orders, Scope, StoreError};
+use orders::{Created, IdempotencyKey, ListFilter, OrderDetails};
+use orders::{Orders, OrdersError, Scope};
+use platform::errors::Answerable;
 use prost::Message;
 use sha2::{Digest, Sha256};
 use slog::{Logger, error};
@@ -36,12 +37,14 @@ impl OrderGrpc {
         Self { orders, hub, log }
     }
 
-    /// Maps a store error, logging the ones the caller does not see the cause of.
-    fn fail(&self, rpc: &str, failure: StoreError) -> Status {
-        if matches!(failure, StoreError::Internal(_) | StoreError::Unavailable(_)) {
-            error!(self.log, "rpc failed"; "rpc" => rpc, "error" => %format!("{failure:#}"));
+    /// Answers an error of the orders context through its table, logging the causes the
+    /// caller does not see.
+    fn fail(&self, rpc: &str, failure: OrdersError) -> Status {
+        let answer = failure.answer();
+        if let Some(cause) = &answer.cause {
+            error!(self.log, "rpc failed"; "rpc" => rpc, "code" => answer.code, "error" => %format!("{cause:#}"));
         }
-        error::from_store(failure)
+        error::from_answer(answer)
     }
 }
 
@@ -241,7 +244,7 @@ impl OrderService for OrderGrpc {
                                     }
                                 }
                                 Err(failure) => {
-                                    let _ = sender.send(Err(error::from_store(failure))).await;
+                                    let _ = sender.send(Err(error::from_answer(failure.answer()))).await;
                                     return;
                                 }
                             }

@@ -14,7 +14,7 @@ use domain::status::{Actor, OrderStatus};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::schema::{courier_positions, order_timeline, orders, track_points};
+use crate::store::schema::{courier_positions, order_timeline, orders, track_points};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = orders, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]

@@ -24,8 +24,8 @@ use slog::{Logger, info, warn};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::StoreError;
-use crate::schema::outbox;
+use crate::error::OrdersError;
+use crate::store::schema::outbox;
 
 /// Writes an event to the outbox on `conn` (inside the caller's transaction).
 pub async fn enqueue(
@@ -153,13 +153,13 @@ impl Relay {
     }
 
     /// Claims a batch, publishes it, deletes what the broker took. Returns the number claimed.
-    pub async fn relay_once(&self) -> Result<usize, StoreError> {
+    pub async fn relay_once(&self) -> Result<usize, OrdersError> {
         let mut conn = self.pool.get().await?;
         let producer = &self.producer;
         let metrics = &self.metrics;
         let log = &self.log;
         let batch_size = self.batch_size;
-        conn.transaction::<usize, StoreError, _>(async move |conn| {
+        conn.transaction::<usize, OrdersError, _>(async move |conn| {
             let claimed: Vec<Pending> = outbox::table
                 .filter(outbox::next_attempt_at.le(Utc::now()))
                 .order(outbox::id.asc())
@@ -217,7 +217,7 @@ impl Relay {
 
 /// Keys of the claimed rows that have an earlier unpublished row this relay did not
 /// claim (locked by another relay, or waiting for a retry).
-async fn blocked_keys(conn: &mut AsyncPgConnection, claimed: &[Pending]) -> Result<HashSet<String>, StoreError> {
+async fn blocked_keys(conn: &mut AsyncPgConnection, claimed: &[Pending]) -> Result<HashSet<String>, OrdersError> {
     let keys: Vec<&str> = claimed.iter().map(|row| row.message_key.as_str()).collect();
     let ids: Vec<i64> = claimed.iter().map(|row| row.id).collect();
     let newest = ids.iter().copied().max().unwrap_or(0);
