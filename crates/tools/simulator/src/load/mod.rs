@@ -4,7 +4,7 @@
 //! each order over the notifier's WebSocket; cached reads run beside. Errors (a service
 //! killed, the broker stopped, ...) are retried and counted, never fatal. After
 //! `--duration` (or SIGTERM) it stops generating, drains (every created order ends
-//! delivered or cancelled), checks the invariants (`check.rs`), prints and writes the
+//! delivered or cancelled), checks the invariants (`check/`), prints and writes the
 //! report, and exits 0 only if every invariant holds. docs/load-and-faults.md explains it.
 
 mod check;
@@ -59,7 +59,7 @@ pub struct LoadArgs {
     /// Signs the couriers' tokens (the tracker's `couriers.token_secret`).
     #[arg(long, env = "ORDERTRACK_COURIERS__TOKEN_SECRET", hide_env_values = true)]
     token_secret: String,
-    /// The orders database (read by the invariant checks, with psql).
+    /// The orders database (read by the invariant checks).
     #[arg(long, default_value = "postgres://ordertrack:ordertrack@127.0.0.1:55432/ordertrack")]
     orders_db: String,
     /// The Kafka brokers (the checks read order_created and order_updated from the start).

@@ -1,58 +1,10 @@
-//! The invariants checked at the end of every load run (and by `ordertrack-sim check
-//! --run DIR`): what the orders database, the order topics, the customer sockets and the
-//! CDEK double say must agree. Each check is a pure function over what was read, so a
-//! unit test can feed it a broken case; [`gather`] reads the real sources.
+//! The invariants of a load run, each a pure function over what [`super::sources`] read
+//! (the orders database, the order topics, the CDEK double, the consumer groups) and what
+//! the run recorded (its orders and sockets), and the types they compare.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use domain::events::{self as pb, Envelope, envelope::Payload};
-use domain::topics::Topic;
-use prost::Message as _;
-use rdkafka::Offset;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message as _;
-use serde::Deserialize;
-use serde_json::Value;
-
-use super::record::{RunRecord, SocketRecord};
-
-/// The most violations printed per check (all are counted).
-const SHOWN: usize = 30;
-
-#[derive(clap::Args)]
-pub struct CheckArgs {
-    /// The `--out` folder of a load run (its run.json).
-    #[arg(long)]
-    run: PathBuf,
-    /// Overrides the broker the run used.
-    #[arg(long)]
-    brokers: Option<String>,
-    /// Overrides the orders database the run used.
-    #[arg(long)]
-    orders_db: Option<String>,
-    /// Overrides the CDEK double's base URL the run used.
-    #[arg(long)]
-    double: Option<String>,
-}
-
-/// `ordertrack-sim check --run DIR`: the invariants of a saved run, again.
-pub async fn run(args: CheckArgs) -> anyhow::Result<bool> {
-    let mut record = RunRecord::load(&args.run)?;
-    if let Some(brokers) = args.brokers {
-        record.brokers = brokers;
-    }
-    if let Some(db) = args.orders_db {
-        record.orders_db = db;
-    }
-    if let Some(double) = args.double {
-        record.double = double;
-    }
-    let outcomes = check_run(&record).await?;
-    Ok(print(&outcomes))
-}
+use crate::load::record::SocketRecord;
 
 /// What one check found.
 #[derive(Debug, Clone)]
@@ -64,7 +16,7 @@ pub struct Outcome {
 }
 
 /// An order row as the orders database has it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct DbOrder {
     pub id: String,
     pub number: String,
@@ -74,7 +26,8 @@ pub struct DbOrder {
     pub applied_commands: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A timeline entry of an order, as the orders database has it.
+#[derive(Debug, Clone)]
 pub struct DbTimeline {
     pub order_id: String,
     pub version: i64,
@@ -125,23 +78,6 @@ pub struct GroupOffset {
     pub committed: Option<i64>,
 }
 
-/// The consumer groups of the services and the topics each reads (the fan-out readers of
-/// the notifier and order-grpc's `TrackOrder` commit nothing and are not listed). The
-/// names are the `[kafka] consumer_group` of `config/<service>.toml` (a unit test below
-/// holds them to it) and, for a service's second consumer, the suffix its `startup.rs`
-/// gives it (docs/deploy.md lists them all).
-pub const CONSUMER_GROUPS: [(&str, &[Topic]); 5] = [
-    ("order-grpc", &[Topic::OrderCommands]),
-    ("order-grpc-locations", &[Topic::CourierLocations]),
-    ("courier-tracker", &[Topic::OrderCreated, Topic::OrderUpdated]),
-    ("courier-tracker-motion", &[Topic::CourierLocations]),
-    ("logistics-adapter", &[Topic::OrderCreated, Topic::OrderUpdated]),
-];
-
-/// How long the check waits for the consumer groups to commit the ends of their topics
-/// (they commit every second; a group that moves on catches up well within this).
-const GROUPS_CATCH_UP: Duration = Duration::from_secs(60);
-
 /// An order at the CDEK double, by the number the adapter gave it (the ordertrack id).
 #[derive(Debug, Clone)]
 pub struct CdekOrder {
@@ -150,47 +86,6 @@ pub struct CdekOrder {
     /// `error_validate_im_dep_number_has_already_had_integration`): not a registration.
     pub refused_as_duplicate: bool,
 }
-
-/// The error CDEK gives a second registration of a number (docs/cdek-api.md).
-const DUPLICATE_NUMBER: &str = "error_validate_im_dep_number_has_already_had_integration";
-
-pub async fn check_run(record: &RunRecord) -> anyhow::Result<Vec<Outcome>> {
-    let gathered = gather(record).await?;
-    Ok(check_all(record, &gathered))
-}
-
-pub fn check_all(record: &RunRecord, g: &Gathered) -> Vec<Outcome> {
-    let created: Vec<String> = record.orders.iter().map(|o| o.id.clone()).collect();
-    let cdek: Vec<String> = record.orders.iter().filter(|o| o.cdek).map(|o| o.id.clone()).collect();
-    vec![
-        events_follow_changes(&created, &g.orders, &g.events),
-        no_event_without_change(&g.orders, &g.timeline, &g.events),
-        sockets_saw_every_status(&record.sockets, &g.timeline),
-        no_command_applied_twice(&created, &g.orders, &g.timeline),
-        cdek_registered_once(&cdek, &g.orders, &g.cdek_orders),
-        groups_read_to_end(&g.group_offsets),
-    ]
-}
-
-/// Prints each check and its violations; answers whether all hold.
-pub fn print(outcomes: &[Outcome]) -> bool {
-    println!("==> invariants");
-    let mut ok = true;
-    for outcome in outcomes {
-        let verdict = if outcome.violations.is_empty() { "ok" } else { "VIOLATED" };
-        println!("    {:<8} {}: {}", verdict, outcome.name, outcome.checked);
-        for violation in outcome.violations.iter().take(SHOWN) {
-            println!("             - {violation}");
-        }
-        if outcome.violations.len() > SHOWN {
-            println!("             ... and {} more", outcome.violations.len() - SHOWN);
-        }
-        ok &= outcome.violations.is_empty();
-    }
-    ok
-}
-
-// ------------------------------------------------------------------ the checks
 
 /// Invariant 1: Every created order has exactly one `order_created` and one `order_updated` per
 /// change (versions 2..=the row's version), in version order.
@@ -465,274 +360,6 @@ pub fn groups_read_to_end(offsets: &[GroupOffset]) -> Outcome {
     }
 }
 
-// ------------------------------------------------------------------ reading the sources
-
-pub async fn gather(record: &RunRecord) -> anyhow::Result<Gathered> {
-    let prefix = record.number_prefix();
-    anyhow::ensure!(
-        prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
-        "the run's tag {:?} is not a load run's",
-        record.tag
-    );
-    wait_outbox_empty(&record.orders_db, &prefix).await?;
-    let orders: Vec<DbOrder> = psql_json(
-        &record.orders_db,
-        &format!(
-            "SELECT o.id::text AS id, o.store_order_number AS number, o.version, o.carrier_reference, \
-             (SELECT count(*) FROM processed_commands p WHERE p.order_id = o.id AND p.outcome = 'applied') AS applied_commands \
-             FROM orders o WHERE o.store_order_number LIKE '{prefix}%'"
-        ),
-    )
-    .await?;
-    let timeline: Vec<DbTimeline> = psql_json(
-        &record.orders_db,
-        &format!(
-            "SELECT t.order_id::text AS order_id, t.version, t.status, t.carrier_status FROM order_timeline t \
-             JOIN orders o ON o.id = t.order_id WHERE o.store_order_number LIKE '{prefix}%'"
-        ),
-    )
-    .await?;
-    let mut ids: HashSet<String> = record.orders.iter().map(|o| o.id.clone()).collect();
-    ids.extend(orders.iter().map(|o| o.id.clone()));
-    let (brokers, topic_prefix) = (record.brokers.clone(), record.topic_prefix.clone());
-    let events = tokio::task::spawn_blocking(move || read_events(&brokers, &topic_prefix, &ids, &prefix)).await??;
-    let cdek_orders =
-        if record.orders.iter().any(|o| o.cdek) { cdek_orders(&record.double).await? } else { Vec::new() };
-    let (brokers, topic_prefix) = (record.brokers.clone(), record.topic_prefix.clone());
-    let group_offsets = tokio::task::spawn_blocking(move || {
-        read_group_offsets(&brokers, &topic_prefix, &CONSUMER_GROUPS, GROUPS_CATCH_UP)
-    })
-    .await??;
-    Ok(Gathered { orders, timeline, events, cdek_orders, group_offsets })
-}
-
-/// Runs a query through `psql` and parses its rows (as a JSON array).
-async fn psql_json<T: serde::de::DeserializeOwned>(url: &str, query: &str) -> anyhow::Result<Vec<T>> {
-    let sql = format!("SELECT coalesce(json_agg(q), '[]'::json) FROM ({query}) q");
-    let output = tokio::process::Command::new("psql")
-        .args([url, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", &sql])
-        .output()
-        .await
-        .context("running psql (the invariant checks read the orders database with it)")?;
-    anyhow::ensure!(output.status.success(), "psql: {}", String::from_utf8_lossy(&output.stderr).trim());
-    serde_json::from_slice(&output.stdout).context("psql's answer is not the expected JSON")
-}
-
-/// Waits (up to 60 s) until the outbox holds no event of the run's orders, so every
-/// change is on the topics before they are read.
-async fn wait_outbox_empty(url: &str, prefix: &str) -> anyhow::Result<()> {
-    #[derive(Deserialize)]
-    struct Count {
-        n: i64,
-    }
-    let query = format!(
-        "SELECT count(*) AS n FROM outbox WHERE message_key IN \
-         (SELECT id::text FROM orders WHERE store_order_number LIKE '{prefix}%')"
-    );
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        let pending = psql_json::<Count>(url, &query).await?.first().map_or(0, |c| c.n);
-        if pending == 0 {
-            return Ok(());
-        }
-        if Instant::now() > until {
-            println!("    {pending} events of the run still in the outbox after 60 s; checking anyway");
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// Reads `order_created` and `order_updated` from the beginning up to their ends (the
-/// high watermarks when reading started), keeping the events of the run's orders.
-fn read_events(brokers: &str, topic_prefix: &str, ids: &HashSet<String>, prefix: &str) -> anyhow::Result<Vec<Event>> {
-    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", format!("ordertrack-sim-check-{}", uuid::Uuid::new_v4().simple()))
-        .set("enable.auto.commit", "false")
-        .set("log_level", "3")
-        .create()
-        .context("creating a Kafka consumer")?;
-    let timeout = Duration::from_secs(10);
-    let topics = [Topic::OrderCreated.with_prefix(topic_prefix), Topic::OrderUpdated.with_prefix(topic_prefix)];
-    let metadata = consumer.fetch_metadata(None, timeout).with_context(|| format!("reading the broker {brokers}"))?;
-    let mut assignment = rdkafka::TopicPartitionList::new();
-    let mut ends: HashMap<(String, i32), i64> = HashMap::new();
-    for topic in &topics {
-        let partitions = metadata
-            .topics()
-            .iter()
-            .find(|t| t.name() == topic)
-            .map(|t| t.partitions().len() as i32)
-            .with_context(|| format!("no topic {topic} at {brokers}"))?;
-        for partition in 0..partitions {
-            let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
-            if high > low {
-                ends.insert((topic.clone(), partition), high);
-                assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
-            }
-        }
-    }
-    let mut events = Vec::new();
-    if ends.is_empty() {
-        return Ok(events);
-    }
-    consumer.assign(&assignment)?;
-    let mut idle_since = Instant::now();
-    while !ends.is_empty() {
-        match consumer.poll(Duration::from_millis(500)) {
-            Some(Ok(message)) => {
-                idle_since = Instant::now();
-                let key = (message.topic().to_owned(), message.partition());
-                if ends.get(&key).is_some_and(|end| message.offset() + 1 >= *end) {
-                    ends.remove(&key);
-                }
-                if let Some(event) = message.payload().and_then(|bytes| decode(bytes, ids, prefix)) {
-                    events.push(event);
-                }
-            }
-            Some(Err(error)) => anyhow::bail!("reading the order topics: {error}"),
-            None if idle_since.elapsed() > Duration::from_secs(30) => {
-                anyhow::bail!(
-                    "the order topics gave nothing for 30 s before their end ({} partitions left)",
-                    ends.len()
-                )
-            }
-            None => {}
-        }
-    }
-    Ok(events)
-}
-
-/// Where each of `groups` stands on every partition of its topics (under `topic_prefix`):
-/// the partitions' ends are read once, then the groups' committed offsets until each has
-/// reached its end or `wait` has passed. Only asks (OffsetFetch); it joins no group, so
-/// the services' consumers are not disturbed.
-pub fn read_group_offsets(
-    brokers: &str,
-    topic_prefix: &str,
-    groups: &[(&str, &[Topic])],
-    wait: Duration,
-) -> anyhow::Result<Vec<GroupOffset>> {
-    let timeout = Duration::from_secs(10);
-    let client = |group: &str| -> anyhow::Result<BaseConsumer> {
-        rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", brokers)
-            .set("group.id", group)
-            .set("enable.auto.commit", "false")
-            .set("log_level", "3")
-            .create()
-            .context("creating a Kafka consumer")
-    };
-    let reader = client(&format!("ordertrack-sim-check-{}", uuid::Uuid::new_v4().simple()))?;
-    let metadata = reader.fetch_metadata(None, timeout).with_context(|| format!("reading the broker {brokers}"))?;
-    let mut ends: HashMap<(String, i32), i64> = HashMap::new();
-    let mut asked = Vec::new();
-    for (group, topics) in groups {
-        let mut partitions = rdkafka::TopicPartitionList::new();
-        for topic in topics.iter().map(|t| t.with_prefix(topic_prefix)) {
-            let count = metadata
-                .topics()
-                .iter()
-                .find(|t| t.name() == topic)
-                .map(|t| t.partitions().len() as i32)
-                .with_context(|| format!("no topic {topic} at {brokers}"))?;
-            for partition in 0..count {
-                if let std::collections::hash_map::Entry::Vacant(entry) = ends.entry((topic.clone(), partition)) {
-                    entry.insert(reader.fetch_watermarks(&topic, partition, timeout)?.1);
-                }
-                partitions.add_partition(&topic, partition);
-            }
-        }
-        asked.push((client(group)?, group.to_string(), partitions));
-    }
-    let until = Instant::now() + wait;
-    let mut said_waiting = false;
-    loop {
-        let mut offsets = Vec::new();
-        for (consumer, group, partitions) in &asked {
-            let committed = consumer
-                .committed_offsets(partitions.clone(), timeout)
-                .with_context(|| format!("reading the committed offsets of group {group}"))?;
-            for element in committed.elements() {
-                let end = ends.get(&(element.topic().to_owned(), element.partition())).copied().unwrap_or(0);
-                let committed = match element.offset() {
-                    Offset::Offset(offset) => Some(offset),
-                    _ => None,
-                };
-                offsets.push(GroupOffset {
-                    group: group.clone(),
-                    topic: element.topic().to_owned(),
-                    partition: element.partition(),
-                    end,
-                    committed,
-                });
-            }
-        }
-        let behind = offsets.iter().filter(|o| o.end > 0 && o.committed.is_none_or(|c| c < o.end)).count();
-        if behind == 0 || Instant::now() >= until {
-            return Ok(offsets);
-        }
-        if !said_waiting {
-            println!(
-                "    waiting (up to {} s) for {behind} consumer-group partitions to be read to their end",
-                wait.as_secs()
-            );
-            said_waiting = true;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-/// The event, if it is one of the run's orders (by id, or by store number: an order the
-/// run does not know is still the run's).
-fn decode(bytes: &[u8], ids: &HashSet<String>, prefix: &str) -> Option<Event> {
-    let envelope = Envelope::decode(bytes).ok()?;
-    let (kind, order, transition) = match envelope.payload? {
-        Payload::OrderCreated(pb::OrderCreated { order }) => (EventKind::Created, order?, None),
-        Payload::OrderUpdated(updated) => (EventKind::Updated, updated.order?, updated.transition),
-        _ => return None,
-    };
-    if !ids.contains(&order.id) && !order.store_order_number.starts_with(prefix) {
-        return None;
-    }
-    let transition =
-        transition.and_then(|t| pb::OrderStatus::try_from(t.status).ok()?.to_domain()).map(|s| s.as_str().to_owned());
-    Some(Event { event_id: envelope.event_id, kind, order_id: order.id, version: order.version, transition })
-}
-
-async fn cdek_orders(double: &str) -> anyhow::Result<Vec<CdekOrder>> {
-    let url = format!("{}/control/orders", double.trim_end_matches('/'));
-    let orders: Vec<Value> = reqwest::Client::new()
-        .get(&url)
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await
-        .with_context(|| format!("GET {url}"))?
-        .error_for_status()?
-        .json()
-        .await?;
-    Ok(orders
-        .iter()
-        .filter_map(|o| {
-            let number = o.get("number")?.as_str()?.to_owned();
-            Some(CdekOrder { number, refused_as_duplicate: refused_as_duplicate(o) })
-        })
-        .collect())
-}
-
-/// Whether CDEK refused this order (INVALID) because its number was registered already.
-fn refused_as_duplicate(order: &Value) -> bool {
-    let invalid = order.get("status").and_then(Value::as_str) == Some("INVALID");
-    let mut errors = order
-        .get("requests")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .flat_map(|request| request.get("errors").and_then(Value::as_array).into_iter().flatten());
-    invalid && errors.any(|error| error.get("code").and_then(Value::as_str) == Some(DUPLICATE_NUMBER))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -894,18 +521,6 @@ mod tests {
         assert!(found.iter().any(|v| v.contains("order a: has a CDEK number")), "{found:?}");
     }
 
-    #[test]
-    fn only_an_invalid_order_with_the_duplicate_number_error_is_a_refused_duplicate() {
-        let order = |status: &str, code: &str| {
-            serde_json::json!({ "number": "a", "status": status,
-                "requests": [{ "state": "INVALID", "errors": [{ "code": code }] }] })
-        };
-        assert!(refused_as_duplicate(&order("INVALID", DUPLICATE_NUMBER)));
-        assert!(!refused_as_duplicate(&order("INVALID", "v2_field_is_empty")));
-        assert!(!refused_as_duplicate(&order("DELIVERED", DUPLICATE_NUMBER)));
-        assert!(!refused_as_duplicate(&serde_json::json!({ "number": "a", "status": "INVALID" })));
-    }
-
     fn at(group: &str, partition: i32, end: i64, committed: Option<i64>) -> GroupOffset {
         GroupOffset { group: group.into(), topic: "order_commands".into(), partition, end, committed }
     }
@@ -925,72 +540,5 @@ mod tests {
                 "group b on order_commands partition 1: nothing committed, 3 messages unread",
             ]
         );
-    }
-
-    /// The groups checked are the services' own: each name is a service's configured
-    /// `consumer_group`, or that with the suffix of its second consumer.
-    #[test]
-    fn the_checked_groups_are_the_configured_ones() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../config");
-        for (group, topics) in CONSUMER_GROUPS {
-            assert!(!topics.is_empty(), "{group}");
-            let service = group.strip_suffix("-motion").or_else(|| group.strip_suffix("-locations")).unwrap_or(group);
-            let path = root.join(format!("{service}.toml"));
-            let config = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let configured = format!("consumer_group = \"{service}\"");
-            assert!(config.lines().any(|line| line.trim() == configured), "{} has no `{configured}`", path.display());
-        }
-    }
-
-    /// Against the real broker: what a group committed, read back and set against the
-    /// partition's end, without joining the group.
-    #[tokio::test]
-    async fn a_groups_committed_offsets_are_read_from_the_broker() {
-        use rdkafka::consumer::CommitMode;
-        use rdkafka::producer::{FutureProducer, FutureRecord};
-
-        let kafka = test_support::kafka_config("groupcheck");
-        test_support::create_system_topics(&kafka).await;
-        let topic = kafka.topic(Topic::OrderCommands);
-        let producer: FutureProducer = platform::kafka::producer(&kafka, "test").expect("a producer");
-        for n in 0..4 {
-            let payload = format!("message {n}");
-            producer
-                .send(FutureRecord::to(&topic).partition(0).key("k").payload(&payload), Duration::from_secs(10))
-                .await
-                .expect("published");
-        }
-        let (lagging, silent) = (format!("{}lagging", kafka.topic_prefix), format!("{}silent", kafka.topic_prefix));
-        let commit = |group: &str, offset: i64| {
-            let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-                .set("bootstrap.servers", &kafka.brokers)
-                .set("group.id", group)
-                .set("enable.auto.commit", "false")
-                .create()
-                .expect("a consumer");
-            let mut offsets = rdkafka::TopicPartitionList::new();
-            offsets.add_partition_offset(&topic, 0, Offset::Offset(offset)).expect("an offset");
-            consumer.commit(&offsets, CommitMode::Sync).expect("committed");
-        };
-        let read = |groups: &[(&str, &[Topic])]| {
-            read_group_offsets(&kafka.brokers, &kafka.topic_prefix, groups, Duration::from_secs(2)).expect("read")
-        };
-        let topics: &[Topic] = &[Topic::OrderCommands];
-
-        commit(&lagging, 2);
-        let outcome = groups_read_to_end(&read(&[(lagging.as_str(), topics), (silent.as_str(), topics)]));
-        assert_eq!(
-            outcome.violations,
-            [
-                format!("group {lagging} on {topic} partition 0: committed 2 of 4 (2 messages unread)"),
-                format!("group {silent} on {topic} partition 0: nothing committed, 4 messages unread"),
-            ]
-        );
-        // The second partition holds nothing, so nothing is owed on it.
-        assert_eq!(outcome.checked, "2 groups, 4 partitions, 8 messages (the partitions' ends)");
-
-        commit(&lagging, 4);
-        let outcome = groups_read_to_end(&read(&[(lagging.as_str(), topics)]));
-        assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
     }
 }
