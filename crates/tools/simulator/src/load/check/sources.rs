@@ -1,10 +1,11 @@
 //! Reads what the invariants compare: the run's orders and their timelines from the
-//! orders database (diesel, through orders-store's schema), their events from the order
+//! orders database (diesel, through the orders crate's schema), their events from the order
 //! topics, the orders the CDEK double holds, and where the services' consumer groups stand.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use ::orders::store::schema::{order_timeline, orders, outbox, processed_commands};
 use anyhow::Context;
 use diesel::dsl::count;
 use diesel::prelude::*;
@@ -12,7 +13,6 @@ use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::events::{self as pb, Envelope, envelope::Payload};
 use domain::topics::Topic;
-use orders_store::schema::{order_timeline, orders, outbox, processed_commands};
 use prost::Message as _;
 use rdkafka::Offset;
 use rdkafka::consumer::{BaseConsumer, Consumer};
