@@ -83,6 +83,16 @@ pub async fn connect(config: &PostgresConfig) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
+/// [`connect`], after applying the service's `migrations` when `run_migrations` is set
+/// (each service owns its database and migrates it at start-up).
+pub async fn connect_and_migrate(config: &PostgresConfig, migrations: EmbeddedMigrations) -> anyhow::Result<PgPool> {
+    let pool = connect(config).await?;
+    if config.run_migrations {
+        migrate(config, migrations, MigrationDirection::Up).await?;
+    }
+    Ok(pool)
+}
+
 /// Runs `SELECT 1` on a pooled connection.
 pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), String> {
     let check = async {

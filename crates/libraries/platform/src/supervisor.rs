@@ -15,7 +15,10 @@ use slog::{Logger, error, info, warn};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::http::HttpConfig;
 use crate::kafka;
+use crate::metrics::Metrics;
+use crate::readiness::Readiness;
 
 type Part = (&'static str, JoinHandle<anyhow::Result<()>>);
 
@@ -39,6 +42,32 @@ impl Supervisor {
             producers: Vec::new(),
             drain_timeout,
         }
+    }
+
+    /// The supervisor of a service with an HTTP server: stopping may take the server's
+    /// `[http] shutdown_timeout_secs` and five seconds more for the other parts.
+    pub fn for_http(log: Logger, http: &HttpConfig) -> Self {
+        Self::new(log, Duration::from_secs(http.shutdown_timeout_secs + 5))
+    }
+
+    /// Binds the `[http]` address and serves the operational endpoints and the service's
+    /// own `routes` there ([`crate::http::serve`]), as the part "http". Returns the port
+    /// bound (0 in the configuration picks a free one).
+    pub fn serve_http<F>(
+        &mut self,
+        http: &HttpConfig,
+        metrics: Metrics,
+        readiness: Readiness,
+        routes: F,
+    ) -> anyhow::Result<u16>
+    where
+        F: Fn(&mut actix_web::web::ServiceConfig) + Send + Clone + 'static,
+    {
+        let listener = http.bind()?;
+        let port = listener.local_addr()?.port();
+        let server = crate::http::serve(http, listener, self.log.clone(), metrics, readiness, routes)?;
+        self.add_http("http", server);
+        Ok(port)
     }
 
     /// Cancelled when the service stops; long-running parts watch it. Cancelling it

@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use platform::Secret;
+use platform::config::ServiceConfig;
 use platform::kafka::KafkaConfig;
 use platform::postgres::PostgresConfig;
 use platform::redis::RedisConfig;
@@ -196,6 +197,58 @@ pub async fn assert_sigterm_stops_cleanly(binary: &str, env: &[(&str, &str)], ht
         stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}"))).collect();
     assert!(lines.iter().any(|l| l["msg"] == "stopping" && l["reason"] == "SIGTERM"), "{stdout}");
     assert!(lines.iter().any(|l| l["msg"] == "stopped"), "{stdout}");
+}
+
+/// What every service binary must refuse with one clear line and exit code 2: an unknown
+/// field and a port that is not a number; and, for a service with a database, given the
+/// `secrets` its configuration needs, a database it cannot reach (exit code 1), without
+/// the database password in the line.
+pub fn assert_common_bad_configurations(binary: &str, secrets: &[(&str, &str)], with_postgres: bool) {
+    assert_start_fails(
+        binary,
+        &[("ORDERTRACK_HTTP__PROT", "1")],
+        2,
+        &["unknown field", "prot", "ORDERTRACK_HTTP__PROT"],
+    );
+    assert_start_fails(binary, &[("ORDERTRACK_HTTP__PORT", "eighty")], 2, &["http.port", "ORDERTRACK_HTTP__PORT"]);
+    if with_postgres {
+        let mut env = secrets.to_vec();
+        env.push(("ORDERTRACK_POSTGRES__URL", "postgres://ordertrack:secret-pw@127.0.0.1:1/ordertrack"));
+        let line =
+            assert_start_fails(binary, &env, 1, &["start-up failed", "postgres", "127.0.0.1:1", "not reachable"]);
+        assert!(!line.contains("secret-pw"), "the password leaked: {line}");
+    }
+}
+
+/// [`assert_sigterm_stops_cleanly`] for a service process pointed at `deps` through its
+/// environment, with `env` added (its secrets, other ports).
+pub async fn assert_process_stops_cleanly_on_sigterm(binary: &str, deps: &Dependencies, env: &[(&str, &str)]) {
+    let port = free_port();
+    let mut vars: Vec<(&str, String)> = vec![
+        ("ORDERTRACK_HTTP__PORT", port.to_string()),
+        ("ORDERTRACK_KAFKA__BROKERS", deps.kafka.brokers.clone()),
+        ("ORDERTRACK_KAFKA__TOPIC_PREFIX", deps.kafka.topic_prefix.clone()),
+    ];
+    if deps.postgres.is_some() {
+        vars.push(("ORDERTRACK_POSTGRES__URL", deps.postgres_config().url.expose().to_owned()));
+    }
+    if deps.redis.is_some() {
+        vars.push(("ORDERTRACK_REDIS__URL", deps.redis_config().url.expose().to_owned()));
+    }
+    vars.extend(env.iter().map(|(key, value)| (*key, (*value).to_owned())));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(key, value)| (*key, value.as_str())).collect();
+    assert_sigterm_stops_cleanly(binary, &vars, port).await;
+}
+
+/// The service's shipped configuration file (`config/<service>.toml`), loaded with the
+/// `secrets` it leaves to the environment; it must load.
+pub fn load_shipped_config<C: ServiceConfig>(secrets: &[(&str, &str)]) -> C {
+    let path = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../config"))
+        .join(format!("{}.toml", C::SERVICE));
+    assert!(path.exists(), "{}", path.display());
+    let env = secrets.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned()));
+    let loaded: C = platform::config::load_from(Some(&path), env).expect("the shipped configuration loads");
+    loaded
 }
 
 /// A free TCP port on loopback (bound and released; good enough for tests).

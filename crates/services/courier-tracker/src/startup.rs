@@ -8,12 +8,12 @@ use domain::topics::Topic;
 use platform::kafka::{self, DeadLetters, KafkaProbe};
 use platform::logging;
 use platform::metrics::Metrics;
-use platform::postgres::{self, MigrationDirection};
+use platform::postgres;
 use platform::readiness::{Dependency, Readiness};
+use platform::redis;
 use platform::redis::SharedConnection;
 use platform::service::{Running, Service};
 use platform::supervisor::Supervisor;
-use platform::{http, redis};
 use prometheus::IntCounter;
 use slog::{info, o};
 
@@ -39,10 +39,7 @@ impl Service for Application {
         let metrics = Metrics::new("courier-tracker")?;
         let ops_keys = config.ops.key_set()?;
 
-        let pool = postgres::connect(&config.postgres).await?;
-        if config.postgres.run_migrations {
-            postgres::migrate(&config.postgres, store::MIGRATIONS, MigrationDirection::Up).await?;
-        }
+        let pool = postgres::connect_and_migrate(&config.postgres, store::MIGRATIONS).await?;
         let redis_pool = redis::pool(&config.redis)?;
         let producer = kafka::producer(&config.kafka, "courier-tracker")?;
         let topics = [Topic::OrderCreated, Topic::OrderUpdated, Topic::CourierLocations, Topic::OrderCommands];
@@ -101,13 +98,9 @@ impl Service for Application {
             cfg.app_data(state.clone());
             routes::configure(cfg);
         };
-        let listener = config.http.bind()?;
-        let port = listener.local_addr()?.port();
-        let server = http::serve(&config.http, listener, log.clone(), metrics, readiness, app_routes)?;
-
-        let mut supervisor = Supervisor::new(log.clone(), Duration::from_secs(config.http.shutdown_timeout_secs + 5));
+        let mut supervisor = Supervisor::for_http(log.clone(), &config.http);
+        let port = supervisor.serve_http(&config.http, metrics, readiness, app_routes)?;
         let shutdown = supervisor.shutdown_token();
-        supervisor.add_http("http", server);
         supervisor.spawn(
             "orders-consumer",
             kafka::consume_batches(

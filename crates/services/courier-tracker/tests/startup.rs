@@ -42,28 +42,7 @@ async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
 
 #[test]
 fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
-    service::assert_start_fails(
-        BINARY,
-        &[("ORDERTRACK_HTTP__PROT", "1")],
-        2,
-        &["unknown field", "prot", "ORDERTRACK_HTTP__PROT"],
-    );
-    service::assert_start_fails(
-        BINARY,
-        &[("ORDERTRACK_HTTP__PORT", "eighty")],
-        2,
-        &["http.port", "ORDERTRACK_HTTP__PORT"],
-    );
-    service::assert_start_fails(
-        BINARY,
-        &[
-            SECRETS[0],
-            SECRETS[1],
-            ("ORDERTRACK_POSTGRES__URL", "postgres://ordertrack:secret-pw@127.0.0.1:1/ordertrack"),
-        ],
-        1,
-        &["start-up failed", "postgres", "127.0.0.1:1", "not reachable"],
-    );
+    service::assert_common_bad_configurations(BINARY, &SECRETS, true);
     service::assert_start_fails(BINARY, &[SECRETS[1]], 2, &["couriers.token_secret"]);
     service::assert_start_fails(
         BINARY,
@@ -76,29 +55,11 @@ fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_the_process_cleanly() {
     let deps = Dependencies::start("courier_tracker_sigterm", true, true).await;
-    let port = service::free_port();
-    let (postgres, redis) = (deps.postgres_config(), deps.redis_config());
-    service::assert_sigterm_stops_cleanly(
-        BINARY,
-        &[
-            ("ORDERTRACK_HTTP__PORT", &port.to_string()),
-            ("ORDERTRACK_POSTGRES__URL", postgres.url.expose()),
-            ("ORDERTRACK_REDIS__URL", redis.url.expose()),
-            ("ORDERTRACK_KAFKA__BROKERS", &deps.kafka.brokers),
-            ("ORDERTRACK_KAFKA__TOPIC_PREFIX", &deps.kafka.topic_prefix),
-            SECRETS[0],
-            SECRETS[1],
-        ],
-        port,
-    )
-    .await;
+    service::assert_process_stops_cleanly_on_sigterm(BINARY, &deps, &SECRETS).await;
 }
 
 #[test]
 fn the_shipped_config_file_is_valid() {
-    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../config/courier-tracker.toml"));
-    assert!(path.exists());
-    let env = SECRETS.map(|(k, v)| (k.to_owned(), v.to_owned()));
-    let loaded: Config = platform::config::load_from(Some(path), env).unwrap();
+    let loaded: Config = service::load_shipped_config(&SECRETS);
     assert_eq!(loaded.http.host, "0.0.0.0");
 }

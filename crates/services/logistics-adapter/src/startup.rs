@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use actix_web::web;
 use domain::topics::Topic;
-use platform::http;
 use platform::kafka::{self, DeadLetters, KafkaProbe};
 use platform::logging;
 use platform::metrics::Metrics;
-use platform::postgres::{self, MigrationDirection};
+use platform::postgres;
 use platform::readiness::{Dependency, Readiness};
 use platform::secret::redact_url;
 use platform::service::{Running, Service};
@@ -42,10 +41,7 @@ impl Service for Application {
         let log = logging.log.clone();
         let metrics = Metrics::new("logistics-adapter")?;
 
-        let pool = postgres::connect(&config.postgres).await?;
-        if config.postgres.run_migrations {
-            postgres::migrate(&config.postgres, store::MIGRATIONS, MigrationDirection::Up).await?;
-        }
+        let pool = postgres::connect_and_migrate(&config.postgres, store::MIGRATIONS).await?;
         let producer = kafka::producer(&config.kafka, "logistics-adapter")?;
         let topics = [Topic::OrderCreated, Topic::OrderUpdated, Topic::OrderCommands];
         let probe = KafkaProbe::new(&config.kafka, topics.map(|t| config.kafka.topic(t)).to_vec())?;
@@ -100,13 +96,9 @@ impl Service for Application {
             cfg.app_data(state.clone());
             routes::configure(cfg);
         };
-        let listener = config.http.bind()?;
-        let port = listener.local_addr()?.port();
-        let server = http::serve(&config.http, listener, log.clone(), metrics, readiness, app_routes)?;
-
-        let mut supervisor = Supervisor::new(log.clone(), Duration::from_secs(config.http.shutdown_timeout_secs + 5));
+        let mut supervisor = Supervisor::for_http(log.clone(), &config.http);
+        let port = supervisor.serve_http(&config.http, metrics, readiness, app_routes)?;
         let shutdown = supervisor.shutdown_token();
-        supervisor.add_http("http", server);
         supervisor.spawn(
             "orders-consumer",
             kafka::consume(

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use actix_web::web;
 use domain::topics::Topic;
-use platform::http;
 use platform::kafka::KafkaProbe;
 use platform::logging;
 use platform::metrics::Metrics;
@@ -46,7 +45,7 @@ impl Service for Application {
             .with("kafka", Dependency::Kafka(probe))
             .with("routes", Dependency::StartupTask(caught_up));
 
-        let mut supervisor = Supervisor::new(log.clone(), Duration::from_secs(config.http.shutdown_timeout_secs + 5));
+        let mut supervisor = Supervisor::for_http(log.clone(), &config.http);
         let hub = Arc::new(Hub::new(own_metrics.clone()));
         let state = web::Data::new(WsState {
             hub: Arc::clone(&hub),
@@ -59,15 +58,11 @@ impl Service for Application {
             open: AtomicUsize::new(0),
         });
 
-        let listener = config.http.bind()?;
-        let port = listener.local_addr()?.port();
         let app_routes = move |cfg: &mut web::ServiceConfig| {
             cfg.app_data(state.clone());
             routes::configure(cfg);
         };
-        let server = http::serve(&config.http, listener, log.clone(), metrics, readiness, app_routes)?;
-
-        supervisor.add_http("http", server);
+        let port = supervisor.serve_http(&config.http, metrics, readiness, app_routes)?;
         let (shutdown, feed_log) = (supervisor.shutdown_token(), log.clone());
         supervisor.spawn("feed", feed.run(hub, own_metrics, shutdown, feed_log));
         info!(log, "notifier started"; "port" => port, "kafka" => &config.kafka.brokers,

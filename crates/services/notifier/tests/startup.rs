@@ -27,6 +27,8 @@ fn config(deps: &Dependencies) -> Config {
 
 const TICKET_SECRET: &str = "ticket-secret-for-the-notifier-tests-0123";
 const OPS_KEY: &str = "an-ops-key-0123456789";
+const SECRETS: [(&str, &str); 2] =
+    [("ORDERTRACK_TRACKING__TICKET_SECRET", TICKET_SECRET), ("ORDERTRACK_OPS__KEYS__OPS", OPS_KEY)];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
@@ -38,45 +40,18 @@ async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
 
 #[test]
 fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
-    service::assert_start_fails(
-        BINARY,
-        &[("ORDERTRACK_HTTP__PROT", "1")],
-        2,
-        &["unknown field", "prot", "ORDERTRACK_HTTP__PROT"],
-    );
-    service::assert_start_fails(
-        BINARY,
-        &[("ORDERTRACK_HTTP__PORT", "eighty")],
-        2,
-        &["http.port", "ORDERTRACK_HTTP__PORT"],
-    );
+    service::assert_common_bad_configurations(BINARY, &SECRETS, false);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_the_process_cleanly() {
     let deps = Dependencies::start("notifier_sigterm", false, false).await;
-    let port = service::free_port();
-    service::assert_sigterm_stops_cleanly(
-        BINARY,
-        &[
-            ("ORDERTRACK_HTTP__PORT", &port.to_string()),
-            ("ORDERTRACK_KAFKA__BROKERS", &deps.kafka.brokers),
-            ("ORDERTRACK_KAFKA__TOPIC_PREFIX", &deps.kafka.topic_prefix),
-            ("ORDERTRACK_TRACKING__TICKET_SECRET", TICKET_SECRET),
-            ("ORDERTRACK_OPS__KEYS__OPS", OPS_KEY),
-        ],
-        port,
-    )
-    .await;
+    service::assert_process_stops_cleanly_on_sigterm(BINARY, &deps, &SECRETS).await;
 }
 
 #[test]
 fn the_shipped_config_file_is_valid() {
-    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../config/notifier.toml"));
-    assert!(path.exists());
-    let env = [("ORDERTRACK_TRACKING__TICKET_SECRET", TICKET_SECRET), ("ORDERTRACK_OPS__KEYS__OPS", OPS_KEY)]
-        .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    let loaded: Config = platform::config::load_from(Some(path), env).unwrap();
+    let loaded: Config = service::load_shipped_config(&SECRETS);
     assert_eq!(loaded.ws.queue_limit, notifier::config::WsConfig::default().queue_limit);
     assert_eq!(loaded.http.host, "0.0.0.0");
 }

@@ -10,11 +10,11 @@ use orders::store::outbox::{Relay, RelayWakeup};
 use platform::kafka::{self, KafkaProbe};
 use platform::logging;
 use platform::metrics::Metrics;
-use platform::postgres::{self, MigrationDirection};
+use platform::postgres;
 use platform::readiness::{Dependency, Readiness};
+use platform::redis;
 use platform::service::{Running, Service};
 use platform::supervisor::Supervisor;
-use platform::{http, redis};
 use slog::info;
 
 use crate::config::Config;
@@ -36,10 +36,7 @@ impl Service for Application {
         let metrics = Metrics::new("order-api")?;
         let keys = config.auth.storefront_keys()?;
 
-        let pool = postgres::connect(&config.postgres).await?;
-        if config.postgres.run_migrations {
-            postgres::migrate(&config.postgres, orders::MIGRATIONS, MigrationDirection::Up).await?;
-        }
+        let pool = postgres::connect_and_migrate(&config.postgres, orders::MIGRATIONS).await?;
         let redis = redis::pool(&config.redis)?;
         let producer = kafka::producer(&config.kafka, "order-api")?;
         let produced = [Topic::OrderCreated, Topic::OrderUpdated, Topic::CustomerNotifications];
@@ -74,12 +71,8 @@ impl Service for Application {
             pages::configure_static(cfg, &web_root);
         };
 
-        let listener = config.http.bind()?;
-        let port = listener.local_addr()?.port();
-        let server = http::serve(&config.http, listener, log.clone(), metrics, readiness, app_routes)?;
-
-        let mut supervisor = Supervisor::new(log.clone(), Duration::from_secs(config.http.shutdown_timeout_secs + 5));
-        supervisor.add_http("http", server);
+        let mut supervisor = Supervisor::for_http(log.clone(), &config.http);
+        let port = supervisor.serve_http(&config.http, metrics, readiness, app_routes)?;
         supervisor.spawn("outbox-relay", relay.run(supervisor.shutdown_token()));
         supervisor.spawn("cache-invalidation-retry", cache.retry_until_stopped(supervisor.shutdown_token()));
         supervisor.flush_on_stop(producer);

@@ -9,11 +9,11 @@ use orders::store::outbox::{Relay, RelayWakeup};
 use platform::kafka::{self, DeadLetters, KafkaProbe};
 use platform::logging;
 use platform::metrics::Metrics;
-use platform::postgres::{self, MigrationDirection};
+use platform::postgres;
 use platform::readiness::{Dependency, Readiness};
+use platform::redis;
 use platform::service::{Running, Service};
 use platform::supervisor::Supervisor;
-use platform::{http, redis};
 use slog::{info, o};
 
 use crate::config::Config;
@@ -37,10 +37,7 @@ impl Service for Application {
         let metrics = Metrics::new("order-grpc")?;
         let keys = ServiceKeys::new(config.auth.service_keys()?);
 
-        let pool = postgres::connect(&config.postgres).await?;
-        if config.postgres.run_migrations {
-            postgres::migrate(&config.postgres, orders::MIGRATIONS, MigrationDirection::Up).await?;
-        }
+        let pool = postgres::connect_and_migrate(&config.postgres, orders::MIGRATIONS).await?;
         let redis = redis::pool(&config.redis)?;
         let producer = kafka::producer(&config.kafka, "order-grpc")?;
         let topics = [
@@ -86,13 +83,10 @@ impl Service for Application {
             .await
             .map_err(|error| anyhow::anyhow!("cannot listen on {address}: {error}"))?;
         let grpc_port = grpc_listener.local_addr()?.port();
-        let http_listener = config.http.bind()?;
-        let http_port = http_listener.local_addr()?.port();
-        let server = http::serve(&config.http, http_listener, log.clone(), metrics, readiness.clone(), |_| {})?;
-
-        let mut supervisor = Supervisor::new(log.clone(), Duration::from_secs(config.http.shutdown_timeout_secs + 5));
+        let mut supervisor = Supervisor::for_http(log.clone(), &config.http);
         let shutdown = supervisor.shutdown_token();
-        supervisor.add_http("http", server);
+        // Its HTTP port serves the operational endpoints only.
+        let http_port = supervisor.serve_http(&config.http, metrics, readiness.clone(), |_| {})?;
         let service = OrderGrpc::new(orders, hub.clone(), log.clone());
         let health_interval = Duration::from_millis(config.grpc.health_interval_ms);
         supervisor

@@ -75,6 +75,7 @@ async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
 
 #[test]
 fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
+    service::assert_common_bad_configurations(BINARY, &SECRETS, true);
     service::assert_start_fails(BINARY, &[("ORDERTRACK_GRPC__PORT", "-1")], 2, &["grpc.port", "ORDERTRACK_GRPC__PORT"]);
     service::assert_start_fails(BINARY, &[("ORDERTRACK_KAFKA__CONSUMER_GROUP", " ")], 2, &["kafka.consumer_group"]);
 }
@@ -82,29 +83,12 @@ fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_the_process_cleanly() {
     let deps = Dependencies::start("order_grpc_sigterm", true, true).await;
-    let port = service::free_port();
-    let (postgres, redis) = (deps.postgres_config(), deps.redis_config());
-    service::assert_sigterm_stops_cleanly(
-        BINARY,
-        &[
-            ("ORDERTRACK_HTTP__PORT", &port.to_string()),
-            ("ORDERTRACK_GRPC__PORT", "0"),
-            ("ORDERTRACK_POSTGRES__URL", postgres.url.expose()),
-            ("ORDERTRACK_REDIS__URL", redis.url.expose()),
-            ("ORDERTRACK_KAFKA__BROKERS", &deps.kafka.brokers),
-            ("ORDERTRACK_KAFKA__TOPIC_PREFIX", &deps.kafka.topic_prefix),
-            SECRETS[0],
-        ],
-        port,
-    )
-    .await;
+    service::assert_process_stops_cleanly_on_sigterm(BINARY, &deps, &[SECRETS[0], ("ORDERTRACK_GRPC__PORT", "0")])
+        .await;
 }
 
 #[test]
 fn the_shipped_config_file_is_valid() {
-    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../config/order-grpc.toml"));
-    assert!(path.exists());
-    let env = SECRETS.map(|(k, v)| (k.to_owned(), v.to_owned()));
-    let loaded: Config = platform::config::load_from(Some(path), env).unwrap();
+    let loaded: Config = service::load_shipped_config(&SECRETS);
     assert_eq!(loaded.http.host, "0.0.0.0");
 }
