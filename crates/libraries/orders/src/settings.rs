@@ -56,12 +56,10 @@ impl Default for OrdersSettings {
 
 impl OrdersSettings {
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.link_retention_days == 0 {
-            return Err(ConfigError::invalid("orders.link_retention_days", "must be at least 1"));
-        }
-        if self.cache_ttl_secs == 0 {
-            return Err(ConfigError::invalid("orders.cache_ttl_secs", "must be at least 1"));
-        }
+        ConfigError::require_at_least_one([
+            ("orders.link_retention_days", u64::from(self.link_retention_days)),
+            ("orders.cache_ttl_secs", self.cache_ttl_secs),
+        ])?;
         if !(self.track_min_distance_m.is_finite() && self.track_min_distance_m >= 0.0) {
             return Err(ConfigError::invalid("orders.track_min_distance_m", "must be a distance in metres, 0 or more"));
         }

@@ -47,6 +47,15 @@ impl ConfigError {
         Self::Invalid { key: key.into(), message: message.into() }
     }
 
+    /// Checks that each setting `(key, value)` is at least 1: the counts, sizes and
+    /// durations for which 0 would mean "never" or "nothing".
+    pub fn require_at_least_one<'a>(settings: impl IntoIterator<Item = (&'a str, u64)>) -> Result<(), Self> {
+        match settings.into_iter().find(|(_, value)| *value == 0) {
+            Some((key, _)) => Err(Self::invalid(key, "must be at least 1")),
+            None => Ok(()),
+        }
+    }
+
     /// Checks that `value` (the setting `key`) is a finite number above zero.
     pub fn require_positive(key: &str, value: f64) -> Result<(), Self> {
         if value.is_finite() && value > 0.0 { Ok(()) } else { Err(Self::invalid(key, "must be a positive number")) }
@@ -130,4 +139,16 @@ fn env_vars(sections: &[String], env: impl IntoIterator<Item = (String, String)>
         .collect();
     vars.sort_by(|a, b| a.name.cmp(&b.name));
     vars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConfigError;
+
+    #[test]
+    fn the_first_setting_at_zero_is_named() {
+        assert!(ConfigError::require_at_least_one([("a", 1), ("b", 7)]).is_ok());
+        let error = ConfigError::require_at_least_one([("a", 1), ("b", 0), ("c", 0)]).unwrap_err();
+        assert_eq!(error.to_string(), "invalid value for key `b`: must be at least 1");
+    }
 }

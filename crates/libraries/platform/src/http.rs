@@ -95,23 +95,19 @@ impl HttpConfig {
         if self.host.trim().is_empty() {
             return Err(ConfigError::invalid(format!("{section}.host"), "must not be empty"));
         }
-        if self.max_body_bytes == 0 {
-            return Err(ConfigError::invalid(format!("{section}.max_body_bytes"), "must be at least 1"));
-        }
+        let counts = [
+            ("max_body_bytes", self.max_body_bytes as u64),
+            ("client_request_timeout_ms", self.client_request_timeout_ms),
+            ("body_timeout_ms", self.body_timeout_ms),
+            ("max_connections_per_worker", self.max_connections_per_worker as u64),
+        ]
+        .map(|(key, value)| (format!("{section}.{key}"), value));
+        ConfigError::require_at_least_one(counts.iter().map(|(key, value)| (key.as_str(), *value)))?;
         if !(1..=MAX_HEAD_BYTES).contains(&self.max_header_bytes) {
             return Err(ConfigError::invalid(
                 format!("{section}.max_header_bytes"),
                 format!("must be between 1 and {MAX_HEAD_BYTES}"),
             ));
-        }
-        for (key, value) in [
-            ("client_request_timeout_ms", self.client_request_timeout_ms),
-            ("body_timeout_ms", self.body_timeout_ms),
-            ("max_connections_per_worker", self.max_connections_per_worker as u64),
-        ] {
-            if value == 0 {
-                return Err(ConfigError::invalid(format!("{section}.{key}"), "must be at least 1"));
-            }
         }
         Ok(())
     }

@@ -75,13 +75,10 @@ impl KafkaConfig {
         }) {
             return Err(ConfigError::invalid("kafka.brokers", "must be a comma-separated list of host:port"));
         }
-        if self.request_timeout_ms == 0 {
-            return Err(ConfigError::invalid("kafka.request_timeout_ms", "must be at least 1"));
-        }
-        if self.delivery_timeout_ms == 0 {
-            return Err(ConfigError::invalid("kafka.delivery_timeout_ms", "must be at least 1"));
-        }
-        Ok(())
+        ConfigError::require_at_least_one([
+            ("kafka.request_timeout_ms", self.request_timeout_ms),
+            ("kafka.delivery_timeout_ms", self.delivery_timeout_ms),
+        ])
     }
 
     /// Validation for a service that consumes: it also needs a group.

@@ -47,13 +47,10 @@ impl PostgresConfig {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(ConfigError::invalid("postgres.url", "must start with postgres:// or postgresql://"));
         }
-        if self.pool_size == 0 {
-            return Err(ConfigError::invalid("postgres.pool_size", "must be at least 1"));
-        }
-        if self.connect_timeout_ms == 0 {
-            return Err(ConfigError::invalid("postgres.connect_timeout_ms", "must be at least 1"));
-        }
-        Ok(())
+        ConfigError::require_at_least_one([
+            ("postgres.pool_size", self.pool_size as u64),
+            ("postgres.connect_timeout_ms", self.connect_timeout_ms),
+        ])
     }
 
     /// The URL without its password, for logs and errors.

@@ -40,13 +40,10 @@ impl RedisConfig {
         if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://")) {
             return Err(ConfigError::invalid("redis.url", "must start with redis://, rediss:// or redis+unix://"));
         }
-        if self.pool_size == 0 {
-            return Err(ConfigError::invalid("redis.pool_size", "must be at least 1"));
-        }
-        if self.timeout_ms == 0 {
-            return Err(ConfigError::invalid("redis.timeout_ms", "must be at least 1"));
-        }
-        Ok(())
+        ConfigError::require_at_least_one([
+            ("redis.pool_size", self.pool_size as u64),
+            ("redis.timeout_ms", self.timeout_ms),
+        ])
     }
 
     pub fn timeout(&self) -> Duration {

@@ -35,9 +35,7 @@ impl TrackingConfig {
         if self.ticket_secret.expose().len() < 32 {
             return Err(ConfigError::invalid("tracking.ticket_secret", "must be at least 32 characters"));
         }
-        if self.ticket_ttl_secs == 0 {
-            return Err(ConfigError::invalid("tracking.ticket_ttl_secs", "must be at least 1"));
-        }
+        ConfigError::require_at_least_one([("tracking.ticket_ttl_secs", self.ticket_ttl_secs)])?;
         for (key, url, schemes) in [
             ("tracking.public_url", &self.public_url, ["http://", "https://"]),
             ("tracking.live_url", &self.live_url, ["ws://", "wss://"]),

@@ -124,7 +124,7 @@ impl CdekConfig {
         if self.subscribe && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
             return Err(ConfigError::invalid("cdek.public_url", "an http(s) URL is needed when cdek.subscribe is on"));
         }
-        for (key, value) in [
+        ConfigError::require_at_least_one([
             ("cdek.default_tariff_code", u64::from(self.default_tariff_code)),
             ("cdek.poll_interval_secs", self.poll_interval_secs),
             ("cdek.registration_poll_ms", self.registration_poll_ms),
@@ -134,11 +134,7 @@ impl CdekConfig {
             ("cdek.concurrency", self.concurrency as u64),
             ("cdek.webhook_retention_hours", self.webhook_retention_hours),
             ("cdek.webhook_prune_interval_secs", self.webhook_prune_interval_secs),
-        ] {
-            if value == 0 {
-                return Err(ConfigError::invalid(key, "must be at least 1"));
-            }
-        }
+        ])?;
         if self.webhook_retention_hours > MAX_RETENTION_HOURS {
             return Err(ConfigError::invalid("cdek.webhook_retention_hours", "must be at most 87600 (ten years)"));
         }

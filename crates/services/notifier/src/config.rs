@@ -63,17 +63,13 @@ impl Default for WsConfig {
 
 impl WsConfig {
     fn validate(&self) -> Result<(), ConfigError> {
-        for (key, value) in [
+        ConfigError::require_at_least_one([
             ("ws.max_sockets", self.max_sockets as u64),
             ("ws.queue_limit", self.queue_limit as u64),
             ("ws.ping_interval_secs", self.ping_interval_secs),
             ("ws.subscribe_timeout_secs", self.subscribe_timeout_secs),
             ("ws.max_message_bytes", self.max_message_bytes as u64),
-        ] {
-            if value == 0 {
-                return Err(ConfigError::invalid(key, "must be at least 1"));
-            }
-        }
+        ])?;
         if self.idle_timeout_secs <= self.ping_interval_secs {
             return Err(ConfigError::invalid("ws.idle_timeout_secs", "must be longer than ws.ping_interval_secs"));
         }

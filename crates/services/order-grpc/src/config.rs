@@ -62,9 +62,7 @@ impl ServiceConfig for Config {
         if self.grpc.host.trim().is_empty() {
             return Err(ConfigError::invalid("grpc.host", "must not be empty"));
         }
-        if self.grpc.health_interval_ms == 0 {
-            return Err(ConfigError::invalid("grpc.health_interval_ms", "must be at least 1"));
-        }
+        ConfigError::require_at_least_one([("grpc.health_interval_ms", self.grpc.health_interval_ms)])?;
         self.http.validate("http")?;
         self.postgres.validate()?;
         self.redis.validate()?;

@@ -51,10 +51,7 @@ impl FilterConfig {
         if !(self.min_distance_m.is_finite() && self.min_distance_m >= 0.0) {
             return Err(ConfigError::invalid("filters.min_distance_m", "must be 0 or more"));
         }
-        if self.max_age_secs == 0 {
-            return Err(ConfigError::invalid("filters.max_age_secs", "must be at least 1"));
-        }
-        Ok(())
+        ConfigError::require_at_least_one([("filters.max_age_secs", self.max_age_secs)])
     }
 }
 
