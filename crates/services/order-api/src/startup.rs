@@ -4,9 +4,7 @@ use std::time::Duration;
 
 use actix_web::web;
 use domain::topics::Topic;
-use orders::Orders;
-use orders::store::cache::OrderCache;
-use orders::store::outbox::{Relay, RelayWakeup};
+use orders::{Connections, OrdersContext};
 use platform::kafka::{self, KafkaProbe};
 use platform::logging;
 use platform::metrics::Metrics;
@@ -46,12 +44,11 @@ impl Service for Application {
             .with("redis", Dependency::Redis(redis.clone()))
             .with("kafka", Dependency::Kafka(probe));
 
-        let cache_ttl = Duration::from_secs(config.orders.cache_ttl_secs);
-        let cache = OrderCache::new(redis, config.redis.clone(), cache_ttl, metrics.registry(), log.clone())?;
-        let wakeup = RelayWakeup::default();
-        let store_config = config.orders.use_case_config(&config.kafka.topic_prefix, "order-api");
-        let orders = Orders::new(pool.clone(), cache.clone(), wakeup.clone(), store_config);
-        let relay = Relay::new(pool, producer.clone(), wakeup, metrics.registry(), log.clone())?;
+        let connections =
+            Connections { postgres: pool, redis, redis_config: config.redis.clone(), producer: producer.clone() };
+        let prefix = &config.kafka.topic_prefix;
+        let context = OrdersContext::new(connections, &config.orders, prefix, "order-api", &metrics, &log)?;
+        let orders = context.orders().clone();
 
         let state = web::Data::new(AppState {
             orders,
@@ -73,8 +70,7 @@ impl Service for Application {
 
         let mut supervisor = Supervisor::for_http(log.clone(), &config.http);
         let port = supervisor.serve_http(&config.http, metrics, readiness, app_routes)?;
-        supervisor.spawn("outbox-relay", relay.run(supervisor.shutdown_token()));
-        supervisor.spawn("cache-invalidation-retry", cache.retry_until_stopped(supervisor.shutdown_token()));
+        context.supervise(&mut supervisor);
         supervisor.flush_on_stop(producer);
         info!(log, "order-api started"; "port" => port, "postgres" => config.postgres.redacted_url(),
             "redis" => config.redis.redacted_url(), "kafka" => &config.kafka.brokers,

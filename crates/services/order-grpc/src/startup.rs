@@ -3,9 +3,7 @@
 use std::time::Duration;
 
 use domain::topics::Topic;
-use orders::Orders;
-use orders::store::cache::OrderCache;
-use orders::store::outbox::{Relay, RelayWakeup};
+use orders::{Connections, OrdersContext};
 use platform::kafka::{self, DeadLetters, KafkaProbe};
 use platform::logging;
 use platform::metrics::Metrics;
@@ -53,12 +51,11 @@ impl Service for Application {
             .with("redis", Dependency::Redis(redis.clone()))
             .with("kafka", Dependency::Kafka(probe));
 
-        let cache_ttl = Duration::from_secs(config.orders.cache_ttl_secs);
-        let cache = OrderCache::new(redis, config.redis.clone(), cache_ttl, metrics.registry(), log.clone())?;
-        let wakeup = RelayWakeup::default();
-        let store_config = config.orders.use_case_config(&config.kafka.topic_prefix, "order-grpc");
-        let orders = Orders::new(pool.clone(), cache.clone(), wakeup.clone(), store_config);
-        let relay = Relay::new(pool, producer.clone(), wakeup, metrics.registry(), log.clone())?;
+        let connections =
+            Connections { postgres: pool, redis, redis_config: config.redis.clone(), producer: producer.clone() };
+        let prefix = &config.kafka.topic_prefix;
+        let context = OrdersContext::new(connections, &config.orders, prefix, "order-grpc", &metrics, &log)?;
+        let orders = context.orders().clone();
 
         let dead_letters = Some(DeadLetters { producer: producer.clone() });
         // A group per consumer (as the tracker's `-motion`): in one group the two would
@@ -91,8 +88,7 @@ impl Service for Application {
         let health_interval = Duration::from_millis(config.grpc.health_interval_ms);
         supervisor
             .spawn("grpc", grpc::serve(grpc_listener, service, keys, readiness, health_interval, shutdown.clone()));
-        supervisor.spawn("outbox-relay", relay.run(shutdown.clone()));
-        supervisor.spawn("cache-invalidation-retry", cache.retry_until_stopped(shutdown.clone()));
+        context.supervise(&mut supervisor);
         supervisor.spawn(
             "order-commands-consumer",
             kafka::consume(
