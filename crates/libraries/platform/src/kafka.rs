@@ -206,6 +206,27 @@ pub enum StartAt {
 /// a service that holds clients (the notifier's sockets, order-grpc's `TrackOrder`
 /// streams) sees every event. Partitions added later are not followed until the process
 /// restarts.
+/// A partition's low and high watermarks. Blocking. A broker that cannot answer yet is
+/// asked again for up to a minute: a partition just created has no leader for a moment
+/// (`NotLeaderForPartition`), a broker just restarted is slow.
+pub fn watermarks<C: Consumer>(
+    consumer: &C,
+    topic: &str,
+    partition: i32,
+    timeout: Duration,
+) -> anyhow::Result<(i64, i64)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match consumer.fetch_watermarks(topic, partition, timeout) {
+            Ok(marks) => return Ok(marks),
+            Err(_) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+            Err(error) => {
+                return Err(anyhow::Error::new(error).context(format!("the watermarks of {topic}/{partition}")));
+            }
+        }
+    }
+}
+
 pub async fn fanout_consumer(
     config: &KafkaConfig,
     purpose: &str,

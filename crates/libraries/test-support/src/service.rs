@@ -10,7 +10,7 @@ use platform::config::ServiceConfig;
 use platform::kafka::KafkaConfig;
 use platform::postgres::PostgresConfig;
 use platform::redis::RedisConfig;
-use platform::service::Running;
+use platform::service::{Running, Service};
 
 use crate::{PrivateBroker, TcpProxy};
 
@@ -104,6 +104,25 @@ pub struct Started {
 }
 
 impl Started {
+    /// Builds service `S` from `config` (ports 0 pick free ones) and runs it in the
+    /// background: zero2prod's `spawn_app`, for every ordertrack service.
+    pub async fn start<S: Service>(config: S::Config) -> Self {
+        let app = S::build(config).await.unwrap_or_else(|error| panic!("{} builds: {error:#}", S::Config::SERVICE));
+        Self::spawn(app)
+    }
+
+    /// [`Started::start`], then waits until `/readyz` answers 200.
+    pub async fn start_ready<S: Service>(config: S::Config) -> Self {
+        let started = Self::start::<S>(config).await;
+        wait_ready(&format!("{}/readyz", started.base)).await;
+        started
+    }
+
+    /// The value of a Prometheus series on its `/metrics` (0 when absent).
+    pub async fn metric(&self, name: &str, labels: &[&str]) -> f64 {
+        crate::metric(&self.base, name, labels).await
+    }
+
     pub fn spawn(app: Running) -> Self {
         let base = format!("http://127.0.0.1:{}", app.port());
         let (grpc_port, stop) = (app.grpc_port(), app.shutdown_token());

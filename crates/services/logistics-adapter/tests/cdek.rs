@@ -21,10 +21,9 @@ use orders::OrdersSettings;
 use platform::Secret;
 use platform::http::HttpConfig;
 use platform::keys::AuthSettings;
-use platform::service::Service;
 use serde_json::{Value, json};
-use test_support::{eventually, service};
-use tokio_util::sync::CancellationToken;
+use test_support::service::{self, Started};
+use test_support::eventually;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
@@ -60,7 +59,8 @@ struct Stack {
     adapter: String,
     logistics_db: String,
     http: reqwest::Client,
-    stops: Vec<(CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>)>,
+    /// order-grpc, then the adapter (stopped in the reverse order).
+    apps: Vec<Started>,
 }
 
 impl Stack {
@@ -94,9 +94,8 @@ impl Stack {
             },
             orders: OrdersSettings::default(),
         };
-        let grpc_app = order_grpc::Application::build(grpc_config).await.unwrap();
-        let grpc_port = grpc_app.grpc_port().expect("order-grpc serves gRPC");
-        let mut stops = vec![(grpc_app.shutdown_token(), tokio::spawn(grpc_app.run_until_stopped()))];
+        let grpc_app = Started::start::<order_grpc::Application>(grpc_config).await;
+        let grpc_port = grpc_app.grpc_port.expect("order-grpc serves gRPC");
         let channel = Channel::from_shared(format!("http://127.0.0.1:{grpc_port}")).unwrap().connect().await.unwrap();
         let grpc =
             OrderServiceClient::with_interceptor(channel, with_key as fn(Request<()>) -> Result<Request<()>, Status>);
@@ -126,17 +125,15 @@ impl Stack {
                 ..CdekConfig::default()
             },
         };
-        let adapter_app = Application::build(config).await.unwrap();
-        stops.push((adapter_app.shutdown_token(), tokio::spawn(adapter_app.run_until_stopped())));
-        let adapter = format!("http://127.0.0.1:{port}");
-        service::wait_ready(&format!("{adapter}/readyz")).await;
-        Self { double, grpc, adapter, logistics_db, http: reqwest::Client::new(), stops }
+        let adapter_app = Started::start_ready::<Application>(config).await;
+        let adapter = adapter_app.base.clone();
+        let apps = vec![grpc_app, adapter_app];
+        Self { double, grpc, adapter, logistics_db, http: reqwest::Client::new(), apps }
     }
 
     async fn stop(self) {
-        for (stop, running) in self.stops.into_iter().rev() {
-            stop.cancel();
-            running.await.unwrap().unwrap();
+        for app in self.apps.into_iter().rev() {
+            app.stop().await;
         }
         self.double.stop().await;
     }

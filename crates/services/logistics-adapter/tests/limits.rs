@@ -7,9 +7,9 @@ use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use logistics_adapter::{Application, Config};
 use platform::http::HttpConfig;
-use platform::service::Service;
 use serde_json::{Value, json};
 use test_support::limits;
+use test_support::service::Started;
 
 const WEBHOOK_SECRET: &str = "a-webhook-secret-for-the-limits-0123456789";
 
@@ -50,11 +50,9 @@ async fn oversized_and_unstorable_webhooks_are_refused_with_a_code_and_nothing_i
             ..Default::default()
         },
     };
-    let app = Application::build(config).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
+    let app = Started::start::<Application>(config).await;
+    let base = app.base.clone();
     let address = base.trim_start_matches("http://").to_owned();
-    let stop = app.shutdown_token();
-    let running = tokio::spawn(app.run_until_stopped());
     let path = format!("/webhooks/cdek/{WEBHOOK_SECRET}");
     let client = reqwest::Client::new();
     let post = |body: Value| {
@@ -86,6 +84,5 @@ async fn oversized_and_unstorable_webhooks_are_refused_with_a_code_and_nothing_i
     assert_eq!(status, 200, "{body}");
     assert_eq!(inbox_rows(&database).await, 1);
 
-    stop.cancel();
-    running.await.unwrap().unwrap();
+    app.stop().await;
 }

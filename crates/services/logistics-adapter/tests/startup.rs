@@ -4,7 +4,6 @@
 
 use logistics_adapter::{Application, Config};
 use platform::http::HttpConfig;
-use platform::service::Service;
 use test_support::service::{self, Dependencies, Started};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_logistics-adapter");
@@ -27,7 +26,7 @@ fn config(deps: &Dependencies) -> Config {
 #[tokio::test(flavor = "multi_thread")]
 async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
     let mut deps = Dependencies::start("logistics_adapter", true, false).await;
-    let started = Started::spawn(Application::build(config(&deps)).await.unwrap());
+    let started = Started::start::<Application>(config(&deps)).await;
     service::assert_operational_endpoints(&started, &mut deps).await;
     started.stop().await;
 }

@@ -9,7 +9,6 @@ use notifier::{Application, Config};
 use platform::Secret;
 use platform::http::HttpConfig;
 use platform::keys::OpsConfig;
-use platform::service::Service;
 use test_support::service::{self, Dependencies, Started};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_notifier");
@@ -33,7 +32,7 @@ const SECRETS: [(&str, &str); 2] =
 #[tokio::test(flavor = "multi_thread")]
 async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
     let mut deps = Dependencies::start("notifier", false, false).await;
-    let started = Started::spawn(Application::build(config(&deps)).await.unwrap());
+    let started = Started::start::<Application>(config(&deps)).await;
     service::assert_operational_endpoints(&started, &mut deps).await;
     started.stop().await;
 }

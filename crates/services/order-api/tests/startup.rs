@@ -9,7 +9,6 @@ use order_api::{Application, Config};
 use platform::Secret;
 use platform::http::HttpConfig;
 use platform::keys::AuthSettings;
-use platform::service::Service;
 use test_support::service::{self, Dependencies, Started};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_order-api");
@@ -40,7 +39,7 @@ const SECRETS: [(&str, &str); 2] =
 #[tokio::test(flavor = "multi_thread")]
 async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
     let mut deps = Dependencies::start("order_api", true, true).await;
-    let started = Started::spawn(Application::build(config(&deps)).await.unwrap());
+    let started = Started::start::<Application>(config(&deps)).await;
     service::assert_operational_endpoints(&started, &mut deps).await;
     started.stop().await;
 }

@@ -20,9 +20,8 @@ use platform::Secret;
 use platform::http::HttpConfig;
 use platform::kafka::KafkaConfig;
 use platform::keys::AuthSettings;
-use platform::service::Service;
 use prost::Message;
-use tokio_util::sync::CancellationToken;
+use test_support::service::Started;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
@@ -37,8 +36,7 @@ struct TestGrpc {
     port: u16,
     kafka: KafkaConfig,
     postgres_url: String,
-    stop: CancellationToken,
-    running: tokio::task::JoinHandle<anyhow::Result<()>>,
+    app: Started,
 }
 
 fn with_key(mut request: Request<()>) -> Result<Request<()>, Status> {
@@ -68,20 +66,17 @@ impl TestGrpc {
             },
             orders: OrdersSettings::default(),
         };
-        let app = Application::build(config).await.unwrap();
-        let port = app.grpc_port().expect("order-grpc serves gRPC");
-        let stop = app.shutdown_token();
-        let running = tokio::spawn(app.run_until_stopped());
+        let app = Started::start::<Application>(config).await;
+        let port = app.grpc_port.expect("order-grpc serves gRPC");
         let client = OrderServiceClient::with_interceptor(
             channel(port).await,
             with_key as fn(Request<()>) -> Result<Request<()>, Status>,
         );
-        Self { client, port, kafka, postgres_url, stop, running }
+        Self { client, port, kafka, postgres_url, app }
     }
 
     async fn stop(self) {
-        self.stop.cancel();
-        self.running.await.unwrap().unwrap();
+        self.app.stop().await;
     }
 
     async fn create(&mut self, number: &str) -> pb::Order {

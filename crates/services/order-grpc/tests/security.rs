@@ -16,9 +16,9 @@ use orders::OrdersSettings;
 use platform::Secret;
 use platform::http::HttpConfig;
 use platform::keys::AuthSettings;
-use platform::service::{Running, Service};
 use prost::Message;
 use test_support::security_review;
+use test_support::service::Started;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_types::StatusExt;
@@ -26,7 +26,7 @@ use tonic_types::StatusExt;
 const SERVICE_KEY: &str = "billing-service-key-0123456789";
 const STOREFRONT_KEY: &str = "key-of-shop-a-0123456789";
 
-async fn spawn(tag: &str) -> (Running, u16) {
+async fn spawn(tag: &str) -> (Started, u16) {
     let kafka = test_support::kafka_config(tag);
     test_support::create_system_topics(&kafka).await;
     let postgres_url = test_support::fresh_database(tag).await;
@@ -44,8 +44,8 @@ async fn spawn(tag: &str) -> (Running, u16) {
         },
         orders: OrdersSettings::default(),
     };
-    let app = Application::build(config).await.unwrap();
-    let port = app.grpc_port().expect("order-grpc serves gRPC");
+    let app = Started::start::<Application>(config).await;
+    let port = app.grpc_port.expect("order-grpc serves gRPC");
     (app, port)
 }
 
@@ -159,8 +159,6 @@ async fn call_every_rpc(
 #[tokio::test(flavor = "multi_thread")]
 async fn every_rpc_refuses_callers_without_a_service_key_and_changes_nothing() {
     let (app, port) = spawn("grpc_sec").await;
-    let stop = app.shutdown_token();
-    let running = tokio::spawn(app.run_until_stopped());
     let channel = Channel::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await.unwrap();
     let mut client = OrderServiceClient::new(channel.clone());
     let key = format!("Bearer {SERVICE_KEY}");
@@ -212,8 +210,7 @@ async fn every_rpc_refuses_callers_without_a_service_key_and_changes_nothing() {
     let answer = health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await;
     assert!(answer.is_ok(), "{answer:?}");
 
-    stop.cancel();
-    running.await.unwrap().unwrap();
+    app.stop().await;
 }
 
 /// `package.Service/Method` of every method in an encoded descriptor set.

@@ -12,7 +12,6 @@ use order_grpc::{Application, Config};
 use platform::Secret;
 use platform::http::HttpConfig;
 use platform::keys::AuthSettings;
-use platform::service::Service;
 use test_support::service::{self, Dependencies, Started};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -50,7 +49,7 @@ async fn grpc_health(port: u16) -> Option<ServingStatus> {
 #[tokio::test(flavor = "multi_thread")]
 async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
     let mut deps = Dependencies::start("order_grpc", true, true).await;
-    let started = Started::spawn(Application::build(config(&deps)).await.unwrap());
+    let started = Started::start::<Application>(config(&deps)).await;
     let grpc_port = started.grpc_port.expect("order-grpc serves gRPC");
 
     test_support::eventually("gRPC health says SERVING", Duration::from_secs(30), || async {

@@ -15,12 +15,11 @@ use domain::topics::Topic;
 use platform::Secret;
 use platform::http::HttpConfig;
 use platform::kafka::KafkaConfig;
-use platform::service::Service;
 use prost::Message as _;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
+use test_support::service::Started;
 
 pub const TOKEN_SECRET: &str = "courier-token-secret-for-the-tests-01234";
 pub const OPS_KEY: &str = "an-ops-key-0123456789";
@@ -29,8 +28,7 @@ pub struct TestTracker {
     pub base: String,
     pub config: Config,
     pub client: reqwest::Client,
-    stop: CancellationToken,
-    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    app: Started,
 }
 
 pub async fn config(tag: &str) -> Config {
@@ -55,18 +53,12 @@ impl TestTracker {
     }
 
     pub async fn spawn_with(config: Config) -> Self {
-        let app = Application::build(config.clone()).await.expect("the tracker builds");
-        let base = format!("http://127.0.0.1:{}", app.port());
-        let stop = app.shutdown_token();
-        let running = Some(tokio::spawn(app.run_until_stopped()));
-        Self { base, config, client: reqwest::Client::new(), stop, running }
+        let app = Started::start::<Application>(config.clone()).await;
+        Self { base: app.base.clone(), config, client: reqwest::Client::new(), app }
     }
 
-    pub async fn stop(mut self) {
-        self.stop.cancel();
-        if let Some(running) = self.running.take() {
-            running.await.unwrap().unwrap();
-        }
+    pub async fn stop(self) {
+        self.app.stop().await;
     }
 
     /// Posts `points` for `courier` with a token for `token_courier`; returns status and body.
@@ -95,7 +87,7 @@ impl TestTracker {
     }
 
     pub async fn metric(&self, name: &str, labels: &[&str]) -> f64 {
-        test_support::metric(&self.base, name, labels).await
+        self.app.metric(name, labels).await
     }
 }
 

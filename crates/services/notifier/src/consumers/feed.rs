@@ -57,7 +57,7 @@ impl Feed {
             if !order_topics.iter().any(|t| t == element.topic()) {
                 continue;
             }
-            let (low, high) = consumer.fetch_watermarks(element.topic(), element.partition(), timeout)?;
+            let (low, high) = kafka::watermarks(&consumer, element.topic(), element.partition(), timeout)?;
             let start = match element.offset() {
                 Offset::Offset(offset) => offset.max(low),
                 Offset::Beginning => low,

@@ -13,14 +13,13 @@ use platform::Secret;
 use platform::http::HttpConfig;
 use platform::kafka::KafkaConfig;
 use platform::keys::OpsConfig;
-use platform::service::Service;
 use serde_json::Value;
+use test_support::service::Started;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use tokio_util::sync::CancellationToken;
 
 pub const TICKET_SECRET: &str = "ticket-secret-for-the-notifier-tests-0123";
 pub const OPS_KEY: &str = "an-ops-key-0123456789";
@@ -46,27 +45,20 @@ pub fn config(kafka: &KafkaConfig) -> Config {
 pub struct TestNotifier {
     pub port: u16,
     pub base: String,
-    stop: CancellationToken,
-    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    app: Started,
 }
 
 impl TestNotifier {
     /// Starts a notifier and waits until it is ready (its routes are rebuilt).
     pub async fn start(config: Config) -> Self {
-        let app = Application::build(config).await.expect("the notifier builds");
-        let port = app.port();
-        let base = format!("http://127.0.0.1:{port}");
-        let stop = app.shutdown_token();
-        let running = Some(tokio::spawn(app.run_until_stopped()));
-        test_support::service::wait_ready(&format!("{base}/readyz")).await;
-        Self { port, base, stop, running }
+        let app = Started::start_ready::<Application>(config).await;
+        let base = app.base.clone();
+        let port = base.rsplit(':').next().and_then(|port| port.parse().ok()).expect("a port");
+        Self { port, base, app }
     }
 
-    pub async fn stop(mut self) {
-        self.stop.cancel();
-        if let Some(running) = self.running.take() {
-            running.await.unwrap().unwrap();
-        }
+    pub async fn stop(self) {
+        self.app.stop().await;
     }
 
     pub fn customer_url(&self, ticket: &str, order: Option<&str>) -> String {
@@ -92,7 +84,7 @@ impl TestNotifier {
     }
 
     pub async fn metric(&self, name: &str, labels: &[&str]) -> f64 {
-        test_support::metric(&self.base, name, labels).await
+        self.app.metric(name, labels).await
     }
 
     /// Waits until the notifier has read `count` courier-location events in all.

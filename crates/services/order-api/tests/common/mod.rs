@@ -16,13 +16,11 @@ use platform::kafka::KafkaConfig;
 use platform::keys::AuthSettings;
 use platform::postgres::PostgresConfig;
 use platform::redis::RedisConfig;
-use platform::service::Service;
 use prost::Message as _;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use serde_json::{Value, json};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use test_support::service::Started;
 
 pub const KEY_A: &str = "key-of-shop-a-0123456789";
 pub const KEY_B: &str = "key-of-shop-b-0123456789";
@@ -32,8 +30,7 @@ pub struct TestApp {
     pub base: String,
     pub config: Config,
     pub client: reqwest::Client,
-    stop: CancellationToken,
-    running: Option<JoinHandle<anyhow::Result<()>>>,
+    app: Started,
 }
 
 pub struct Deps {
@@ -88,18 +85,12 @@ impl TestApp {
     }
 
     pub async fn spawn_with(config: Config) -> Self {
-        let app = Application::build(config.clone()).await.expect("order-api builds");
-        let base = format!("http://127.0.0.1:{}", app.port());
-        let stop = app.shutdown_token();
-        let running = tokio::spawn(app.run_until_stopped());
-        Self { base, config, client: reqwest::Client::new(), stop, running: Some(running) }
+        let app = Started::start::<Application>(config.clone()).await;
+        Self { base: app.base.clone(), config, client: reqwest::Client::new(), app }
     }
 
-    pub async fn stop(mut self) {
-        self.stop.cancel();
-        if let Some(running) = self.running.take() {
-            running.await.unwrap().unwrap();
-        }
+    pub async fn stop(self) {
+        self.app.stop().await;
     }
 
     pub async fn call(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<&Value>) -> Response {
@@ -169,7 +160,7 @@ impl TestApp {
     }
 
     pub async fn metric(&self, name: &str, labels: &[&str]) -> f64 {
-        test_support::metric(&self.base, name, labels).await
+        self.app.metric(name, labels).await
     }
 }
 
