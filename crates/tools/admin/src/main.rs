@@ -1,8 +1,9 @@
 //! `ordertrack-admin`: create the Kafka topics, wait for a broker, run the database
 //! migrations, make courier tokens; for the local stack's scripts, search a run's logs for
-//! secrets.
+//! secrets and read one value out of a JSON answer.
 #![allow(clippy::print_stdout)]
 
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -73,6 +74,13 @@ enum Command {
         /// The stack's state folder (.state, .state/faults, .state/web-test).
         #[arg(long)]
         state_dir: PathBuf,
+    },
+    /// Print the value at a JSON Pointer (e.g. /error/code) of the JSON document on
+    /// standard input: a string without quotes, anything else as JSON. Fails if the input
+    /// is not JSON or has no such value.
+    JsonGet {
+        /// RFC 6901 JSON Pointer, e.g. /error/code or /items/0/id.
+        pointer: String,
     },
 }
 
@@ -152,6 +160,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 findings.len()
             );
             println!("    no secret, token or ticket in the logs");
+        }
+        Command::JsonGet { pointer } => {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input)?;
+            println!("{}", admin::json_get::json_get(&input, &pointer)?);
         }
         Command::Migrate { orders, tracker, logistics, revert } => {
             let urls = [(Database::Orders, orders), (Database::Tracker, tracker), (Database::Logistics, logistics)];
