@@ -1,5 +1,6 @@
 """Static checks of ordertrack's deployment files: the Dockerfiles, docker-compose.yml,
-the Kubernetes manifests (deploy/k8s) and docs/deploy.md. No container engine or cluster
+the Kubernetes manifests (deploy/k8s), docs/deploy.md and the local stack's ports
+(scripts/local-stack.txt, against the services and README.md). No container engine or cluster
 is needed; the tools come from registry packages pinned in requirements.txt and are
 installed by scripts/check-deploy:
 
@@ -14,7 +15,7 @@ On top of those, the checks read the workspace itself (cargo metadata, config/*.
 crates' sources) so that a Dockerfile, compose service or Deployment that names a crate,
 binary, setting, port or probe path that does not exist fails here.
 
-    python3 deploy/checks/check_deploy.py [--root DIR] [--only dockerfiles|compose|k8s|docs ...]
+    python3 deploy/checks/check_deploy.py [--root DIR] [--only dockerfiles|compose|k8s|docs|stack ...]
 
 Exit status 0 when nothing is wrong, 1 otherwise (every problem is printed).
 """
@@ -200,7 +201,10 @@ class Workspace:
     def http_port(self, crate: str) -> int | None:
         section = self.settings.get(crate, {}).get("http")
         if section is None:
-            return 8085 if crate == "cdek-double" else None
+            # The CDEK double has no config file: its port is a flag (--port, CDEK_DOUBLE_PORT).
+            found = re.search(r'env\s*=\s*"CDEK_DOUBLE_PORT",\s*default_value_t\s*=\s*(\d+)',
+                              self.sources(crate)) if crate == "cdek-double" else None
+            return int(found.group(1)) if found else None
         return tomllib.loads((self.root / "config" / f"{crate}.toml").read_text())["http"]["port"]
 
     def config_value(self, crate: str, section: str, key: str):
@@ -1122,6 +1126,87 @@ def local_kafka_version(root: Path) -> str:
     return found.group(1).strip() if found else "(no kafka.version in scripts/kafka/pom.xml)"
 
 
+# ---------------------------------------------------------------- the local stack
+
+LOCAL_STACK = "scripts/local-stack.txt"
+
+
+@dataclass
+class StackPort:
+    process: str   # a service's binary, or postgres, redis, kafka, test-kafka
+    kind: str      # http, grpc or infra
+    port: int
+    variable: str  # the environment variable that moves it
+    line: int
+
+
+def read_local_stack(text: str) -> tuple[list[StackPort], list[tuple[int, str]], list[str]]:
+    """The ports and the secrets' variables (with their line numbers) of
+    scripts/local-stack.txt (its header tells the format), and what is wrong with its lines."""
+    ports, secrets, problems = [], [], []
+    for number, raw in enumerate(text.splitlines(), 1):
+        fields = raw.split("#", 1)[0].split()
+        if not fields:
+            continue
+        kind, rest = fields[0], fields[1:]
+        wanted = {"service": 5, "infra": 3, "secret": 3}.get(kind)
+        if wanted is None or len(rest) != wanted:
+            problems.append(f"{LOCAL_STACK}:{number}: not a service (5 fields), infra (3) or secret (3) line: {raw.strip()}")
+            continue
+        if kind == "secret":
+            if not rest[1].isdigit():
+                problems.append(f"{LOCAL_STACK}:{number}: secret {rest[0]}: {rest[1]} is not a number of bytes")
+            secrets.append((number, rest[0]))
+            continue
+        pairs = [("http" if kind == "service" else "infra", rest[1], rest[2])]
+        if kind == "service" and rest[3] != "-":
+            pairs.append(("grpc", rest[3], rest[4]))
+        for port_kind, port, variable in pairs:
+            if not port.isdigit() or not re.fullmatch(r"ORDERTRACK_[A-Z0-9_]+_PORT", variable):
+                problems.append(f"{LOCAL_STACK}:{number}: {rest[0]}: {port} {variable} is not a port and its ORDERTRACK_*_PORT variable")
+                continue
+            ports.append(StackPort(rest[0], port_kind, int(port), variable, number))
+    return ports, secrets, problems
+
+
+def check_local_stack(root: Path, ws: Workspace, report: Report) -> None:
+    report.step(f"{LOCAL_STACK}: each process is a binary and listens there by default, README.md names its port, "
+                "each secret is a setting")
+    path = root / LOCAL_STACK
+    if not report.expect(path.exists(), LOCAL_STACK, "missing (scripts/dev reads the local stack from it)"):
+        return
+    ports, secrets, problems = read_local_stack(path.read_text())
+    for problem in problems:
+        report.fail(LOCAL_STACK, problem)
+    for number, name in secrets:
+        report.expect(any(ws.env_problem(c, name) is None for c in REQUIRED_SETTINGS), f"{LOCAL_STACK}:{number}",
+                      f"secret {name} is read by no service (a typo is silently ignored)")
+    seen: dict[int, str] = {}
+    for entry in ports:
+        where = f"{LOCAL_STACK}:{entry.line}"
+        report.expect(entry.port not in seen, where, f"port {entry.port} of {entry.process} is also {seen.get(entry.port)}'s")
+        seen[entry.port] = entry.process
+        if entry.kind == "infra":
+            continue
+        crate = ws.binary_crate(entry.process)
+        if not report.expect(crate is not None, where, f"no binary {entry.process} in the workspace (scripts/dev runs it)"):
+            continue
+        if entry.kind == "http":
+            default = ws.http_port(crate.name)
+        else:
+            default = ws.config_value(crate.name, "grpc", "port")
+        report.expect(default == entry.port, where,
+                      f"{entry.process}: {entry.kind.upper()} port {entry.port} is not {default}, where it listens by default"
+                      + (f" (config/{crate.name}.toml)" if crate.name in ws.settings else ""))
+    # README.md's table "Ports of the local stack": a row with each port and its variable
+    readme = (root / "README.md").read_text() if (root / "README.md").exists() else ""
+    rows = [line for line in readme.splitlines() if line.startswith("|")]
+    for entry in ports:
+        report.expect(any(re.search(rf"\b{entry.port}\b", row) and f"`{entry.variable}`" in row for row in rows), "README.md",
+                      f"the port table has no row with {entry.process}'s {entry.port} and `{entry.variable}` ({LOCAL_STACK})")
+    report.note(f"{len(ports)} ports, {len(secrets)} secrets")
+
+
 def check_docs(root: Path, report: Report, names: set[str], ws: Workspace) -> None:
     report.step("docs/deploy.md: every variable, Secret and key used is documented")
     path = root / "docs" / "deploy.md"
@@ -1170,11 +1255,11 @@ def collect_env_names(root: Path, ws: Workspace) -> set[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[2])
-    parser.add_argument("--only", action="append", choices=["dockerfiles", "compose", "k8s", "docs"])
+    parser.add_argument("--only", action="append", choices=["dockerfiles", "compose", "k8s", "docs", "stack"])
     parser.add_argument("--no-hadolint", action="store_true", help="skip hadolint (the other checks still run)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
-    only = set(args.only or ["dockerfiles", "compose", "k8s", "docs"])
+    only = set(args.only or ["dockerfiles", "compose", "k8s", "docs", "stack"])
     venv_bin = Path(sys.executable).parent
     report = Report()
     report.step(f"workspace {root}")
@@ -1192,6 +1277,8 @@ def main(argv: list[str] | None = None) -> int:
     if "docs" in only:
         names |= collect_env_names(root, ws)
         check_docs(root, report, names, ws)
+    if "stack" in only:
+        check_local_stack(root, ws, report)
     elapsed = time.monotonic() - report.started
     if report.problems:
         print(f"check-deploy: {len(report.problems)} problem(s) in {report.checked} checks ({elapsed:.1f} s)")

@@ -62,7 +62,7 @@ def fails_with(repo: Path, capsys, pattern: str, *only: str) -> None:
 
 
 def test_the_repository_as_it_is_passes(repo, capsys):
-    code, out = run(repo, capsys, "dockerfiles", "compose", "k8s", "docs")
+    code, out = run(repo, capsys, "dockerfiles", "compose", "k8s", "docs", "stack")
     assert code == 0, out
     assert "checks passed" in out
 
@@ -248,3 +248,31 @@ def test_an_undocumented_variable_fails(repo, capsys):
 def test_an_undocumented_secret_key_fails(repo, capsys):
     write(repo / "docs/deploy.md", (repo / "docs/deploy.md").read_text().replace("courier-token-secret", "courier-secret"))
     fails_with(repo, capsys, r"ordertrack-secrets:courier-token-secret is used but not documented", "k8s", "docs")
+
+
+# ---------------------------------------------------------------- the local stack
+
+def test_a_local_stack_port_the_service_does_not_listen_on_fails(repo, capsys):
+    edit(repo / "scripts/local-stack.txt", "service    courier-tracker    8081 ", "service    courier-tracker    8091 ")
+    fails_with(repo, capsys, r"scripts/local-stack\.txt:\d+: courier-tracker: HTTP port 8091 is not 8081, where it listens "
+               r"by default \(config/courier-tracker\.toml\)", "stack")
+
+
+def test_a_local_stack_grpc_port_the_service_does_not_listen_on_fails(repo, capsys):
+    edit(repo / "scripts/local-stack.txt", "50051  ORDERTRACK_ORDER_GRPC_PORT", "50052  ORDERTRACK_ORDER_GRPC_PORT")
+    fails_with(repo, capsys, r"order-grpc: GRPC port 50052 is not 50051", "stack")
+
+
+def test_a_local_stack_process_that_is_no_binary_fails(repo, capsys):
+    edit(repo / "scripts/local-stack.txt", "service    notifier ", "service    notifyer ")
+    fails_with(repo, capsys, r"scripts/local-stack\.txt:\d+: no binary notifyer in the workspace", "stack")
+
+
+def test_a_local_stack_port_the_readme_does_not_name_fails(repo, capsys):
+    edit(repo / "scripts/local-stack.txt", "infra      redis              56379", "infra      redis              56380")
+    fails_with(repo, capsys, r"README\.md: the port table has no row with redis's 56380 and `ORDERTRACK_REDIS_PORT`", "stack")
+
+
+def test_a_local_stack_secret_no_service_reads_fails(repo, capsys):
+    edit(repo / "scripts/local-stack.txt", "ORDERTRACK_COURIERS__TOKEN_SECRET ", "ORDERTRACK_COURIER__TOKEN_SECRET  ")
+    fails_with(repo, capsys, r"secret ORDERTRACK_COURIER__TOKEN_SECRET is read by no service", "stack")

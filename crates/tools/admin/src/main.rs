@@ -1,10 +1,14 @@
 //! `ordertrack-admin`: create the Kafka topics, wait for a broker, run the database
-//! migrations, make courier tokens.
+//! migrations, make courier tokens; for the local stack's scripts, search a run's logs for
+//! secrets and read one value out of a JSON answer.
 #![allow(clippy::print_stdout)]
 
+use std::io::Read;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use admin::Database;
+use admin::scan_logs::{self, Scan};
 use clap::{Parser, Subcommand};
 use platform::Secret;
 use platform::config::{ConfigError, ServiceConfig};
@@ -60,6 +64,23 @@ enum Command {
         /// How long the token is valid.
         #[arg(long, default_value_t = 12)]
         hours: i64,
+    },
+    /// Search the logs of a local stack's run (<state dir>/logs/*.log) for the secrets of
+    /// <state dir>/secrets.env, the CDEK client secret (ORDERTRACK_CDEK__CLIENT_SECRET, else
+    /// the adapter's default), the tracking tokens printed in demo.log and the shapes of
+    /// tickets, courier tokens, CDEK tokens and credentials in paths or queries. Prints
+    /// each line found, masked, with its file and number; fails if there is any.
+    ScanLogs {
+        /// The stack's state folder (.state, .state/faults, .state/web-test).
+        #[arg(long)]
+        state_dir: PathBuf,
+    },
+    /// Print the value at a JSON Pointer (e.g. /error/code) of the JSON document on
+    /// standard input: a string without quotes, anything else as JSON. Fails if the input
+    /// is not JSON or has no such value.
+    JsonGet {
+        /// RFC 6901 JSON Pointer, e.g. /error/code or /items/0/id.
+        pointer: String,
     },
 }
 
@@ -124,6 +145,26 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     expires
                 )
             );
+        }
+        Command::ScanLogs { state_dir } => {
+            let cdek = scan_logs::cdek_client_secret(std::env::var("ORDERTRACK_CDEK__CLIENT_SECRET").ok());
+            let scan = Scan::of_state_dir(&state_dir, vec![cdek])?;
+            println!("    {}", scan.describe());
+            let findings = scan.run()?;
+            for finding in &findings {
+                eprintln!("    LEAK {}:{}: {}", finding.file.display(), finding.line, finding.masked);
+            }
+            anyhow::ensure!(
+                findings.is_empty(),
+                "{} log lines carry a secret or a credential (above, masked; docs/security.md)",
+                findings.len()
+            );
+            println!("    no secret, token or ticket in the logs");
+        }
+        Command::JsonGet { pointer } => {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input)?;
+            println!("{}", admin::json_get::json_get(&input, &pointer)?);
         }
         Command::Migrate { orders, tracker, logistics, revert } => {
             let urls = [(Database::Orders, orders), (Database::Tracker, tracker), (Database::Logistics, logistics)];
