@@ -11,8 +11,10 @@ pub mod keys;
 pub mod logging;
 pub mod metrics;
 pub mod openapi;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod readiness;
+#[cfg(feature = "redis")]
 pub mod redis;
 pub mod secret;
 pub mod service;

@@ -7,13 +7,17 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::kafka::KafkaProbe;
+#[cfg(feature = "postgres")]
 use crate::postgres::{self, PgPool};
+#[cfg(feature = "redis")]
 use crate::redis::{self, RedisPool};
 
 /// One dependency to check.
 #[derive(Clone)]
 pub enum Dependency {
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
+    #[cfg(feature = "redis")]
     Redis(RedisPool),
     Kafka(KafkaProbe),
     /// Work the service does at start-up before it can serve (set to true when done).
@@ -23,7 +27,9 @@ pub enum Dependency {
 impl Dependency {
     async fn check(&self, timeout: Duration) -> Result<(), String> {
         match self {
+            #[cfg(feature = "postgres")]
             Dependency::Postgres(pool) => postgres::ping(pool, timeout).await,
+            #[cfg(feature = "redis")]
             Dependency::Redis(pool) => redis::ping(pool, timeout).await,
             Dependency::Kafka(probe) => {
                 tokio::time::timeout(timeout + Duration::from_millis(500), probe.check(timeout))
