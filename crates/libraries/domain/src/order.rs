@@ -47,6 +47,18 @@ pub struct TimelineEntry {
     pub version: i64,
 }
 
+/// The carrier's words on a timeline entry as a customer sees them (the tracking page and
+/// its socket): the carrier's status code and its text, only on an entry a carrier
+/// caused (what other actors note is internal); a blank value is none.
+pub fn carrier_words_shown(
+    caused_by_carrier: bool,
+    carrier_status: Option<&str>,
+    note: Option<&str>,
+) -> (Option<String>, Option<String>) {
+    let shown = |value: Option<&str>| value.filter(|v| caused_by_carrier && !v.trim().is_empty()).map(str::to_owned);
+    (shown(carrier_status), shown(note))
+}
+
 /// A validated request to create an order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewOrder {
@@ -336,5 +348,22 @@ impl Order {
         order.version += 1;
         order.updated_at = at.max(self.updated_at);
         order
+    }
+}
+
+#[cfg(test)]
+mod carrier_words_tests {
+    use super::carrier_words_shown;
+
+    #[test]
+    fn only_a_carriers_entry_shows_its_words_and_blanks_are_none() {
+        let words = (Some("SENT_TO_RECIPIENT_CITY"), Some("On its way"));
+        assert_eq!(
+            carrier_words_shown(true, words.0, words.1),
+            (Some("SENT_TO_RECIPIENT_CITY".to_owned()), Some("On its way".to_owned()))
+        );
+        assert_eq!(carrier_words_shown(false, words.0, words.1), (None, None));
+        assert_eq!(carrier_words_shown(true, Some(""), Some("  ")), (None, None));
+        assert_eq!(carrier_words_shown(true, None, Some("x")), (None, Some("x".to_owned())));
     }
 }

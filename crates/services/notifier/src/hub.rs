@@ -184,14 +184,12 @@ impl Hub {
             let timeline_entry = event.transition.and_then(|entry| {
                 let status = pb::OrderStatus::try_from(entry.status).ok()?.to_domain()?;
                 let at = domain::convert::from_timestamp(entry.at.as_ref())?;
-                let carrier = entry.actor == pb::Actor::Carrier as i32;
-                let text = |value: &String| Some(value.clone()).filter(|v| carrier && !v.is_empty());
-                Some(TimelineMessage {
-                    status: status.as_str(),
-                    at,
-                    carrier_status: text(&entry.carrier_status),
-                    carrier_note: text(&entry.note),
-                })
+                let (carrier_status, carrier_note) = domain::order::carrier_words_shown(
+                    entry.actor == pb::Actor::Carrier as i32,
+                    Some(&entry.carrier_status),
+                    Some(&entry.note),
+                );
+                Some(TimelineMessage { status: status.as_str(), at, carrier_status, carrier_note })
             });
             let body = messages::body(&Update {
                 order_id: route.key.to_string(),

@@ -323,13 +323,12 @@ pub struct PublicTimelineView {
 
 impl PublicTimelineView {
     fn of(entry: &domain::order::TimelineEntry) -> Self {
-        let carrier = entry.actor == domain::status::Actor::Carrier;
-        Self {
-            status: entry.status.as_str(),
-            at: entry.at,
-            carrier_status: entry.carrier_status.clone().filter(|_| carrier),
-            carrier_note: entry.note.clone().filter(|_| carrier),
-        }
+        let (carrier_status, carrier_note) = domain::order::carrier_words_shown(
+            entry.actor == domain::status::Actor::Carrier,
+            entry.carrier_status.as_deref(),
+            entry.note.as_deref(),
+        );
+        Self { status: entry.status.as_str(), at: entry.at, carrier_status, carrier_note }
     }
 }
 
