@@ -88,9 +88,11 @@ impl KeySet {
     }
 }
 
-/// The key of an `Authorization: Bearer <key>` header value.
+/// The key of an `Authorization: Bearer <key>` header value. The scheme's name is
+/// case-insensitive (RFC 9110 §11.1: `bearer` and `BEARER` are `Bearer`).
 pub fn bearer(header: &str) -> Option<&str> {
-    header.strip_prefix("Bearer ").map(str::trim).filter(|key| !key.is_empty())
+    let (scheme, key) = header.split_once(' ')?;
+    Some(key.trim()).filter(|key| scheme.eq_ignore_ascii_case("Bearer") && !key.is_empty())
 }
 
 #[cfg(test)]
@@ -112,6 +114,11 @@ mod tests {
         assert!(KeySet::from_config("ops.keys", &short).unwrap_err().to_string().contains("ops.keys.a"));
         assert!(KeySet::from_config("ops.keys", &BTreeMap::new()).is_err());
         assert_eq!(bearer("Bearer abc "), Some("abc"));
+        assert_eq!(bearer("bearer abc"), Some("abc"));
+        assert_eq!(bearer("BEARER  abc"), Some("abc"));
         assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer("Bearerabc"), None);
+        assert_eq!(bearer("abc"), None);
     }
 }

@@ -106,6 +106,20 @@ async fn every_storefront_route_refuses_callers_without_a_storefront_key_and_cha
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_bearer_scheme_is_case_insensitive() {
+    // RFC 9110 §11.1: the authentication scheme's name is case-insensitive.
+    let app = TestApp::spawn("sec-scheme").await;
+    let order = app.create("S-CASE").await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let authorization = format!("{scheme} {KEY_A}");
+        let answer = send(&app, &Method::GET, &format!("/orders/{id}"), Some(&authorization), None).await;
+        assert_eq!(answer["status"].as_u64(), Some(200), "{authorization}: {answer}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn another_stores_order_is_answered_exactly_like_one_that_does_not_exist() {
     let app = TestApp::spawn("sec-store").await;
     let order = app.create_picked_up("S-2", "c-sec2").await;
