@@ -362,6 +362,16 @@ async fn the_tracking_link_shows_no_personal_data_and_hands_out_a_ticket() {
     app.stop().await;
 }
 
+/// The pages' security headers: no other site may frame them (the ops map asks for a
+/// key), and the tracking page's path (with its token) is never sent on as a referrer.
+fn assert_page_is_not_framed_and_keeps_its_path_to_itself(page: &reqwest::Response) {
+    let header = |name: &str| page.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(header("content-security-policy"), "frame-ancestors 'none'");
+    assert_eq!(header("x-frame-options"), "DENY");
+    assert_eq!(header("referrer-policy"), "strict-origin");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_browser_opening_the_link_gets_the_page_and_its_files_come_from_order_api() {
     let app = TestApp::spawn("page").await;
@@ -376,6 +386,7 @@ async fn a_browser_opening_the_link_gets_the_page_and_its_files_come_from_order_
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     assert_eq!(page.headers()["vary"], "Accept");
+    assert_page_is_not_framed_and_keeps_its_path_to_itself(&page);
     let html = page.text().await.unwrap();
     assert!(
         html.contains(r#"<meta name="ordertrack-tiles" content="https://tile.openstreetmap.org/{z}/{x}/{y}.png">"#)
@@ -403,6 +414,7 @@ async fn a_browser_opening_the_link_gets_the_page_and_its_files_come_from_order_
     // The ops map: a page without data, pointed at the notifier's ops socket.
     let ops = get("/ops".to_owned(), "text/html").await;
     assert_eq!(ops.status(), 200);
+    assert_page_is_not_framed_and_keeps_its_path_to_itself(&ops);
     let html = ops.text().await.unwrap();
     assert!(html.contains(r#"<meta name="ordertrack-ops-socket" content="ws://live.test/ws/ops">"#), "{html}");
     assert!(html.contains("/web/ops.js") && !html.contains("{{"), "{html}");

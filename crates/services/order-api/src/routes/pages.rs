@@ -61,12 +61,20 @@ pub async fn ops(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     }
 }
 
-/// A page's answer: never cached (it carries the configuration of the moment).
+/// A page's answer: never cached (it carries the configuration of the moment), never
+/// framed by another site (clickjacking: `/ops` asks for the ops key), and never sending
+/// its path on as a referrer: the tracking page's URL holds the tracking token.
+/// `strict-origin` still names the site to the tile server (tile servers such as
+/// OpenStreetMap's ask browser clients for a Referer), without the path.
 pub fn html(page: web::Bytes) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Vary", "Accept"))
+        .insert_header(("Content-Security-Policy", "frame-ancestors 'none'"))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .insert_header(("Referrer-Policy", "strict-origin"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(page)
 }
 
