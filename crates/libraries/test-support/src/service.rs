@@ -95,7 +95,9 @@ async fn proxied_url(url: &str, scheme: &str) -> (TcpProxy, String) {
 
 /// A service built for a test and running in the background until [`Started::stop`].
 pub struct Started {
-    /// `http://127.0.0.1:<the HTTP port it bound>`.
+    /// The HTTP port it bound.
+    pub port: u16,
+    /// `http://127.0.0.1:<port>`.
     pub base: String,
     /// Its gRPC port, for a service that serves gRPC.
     pub grpc_port: Option<u16>,
@@ -124,9 +126,10 @@ impl Started {
     }
 
     pub fn spawn(app: Running) -> Self {
-        let base = format!("http://127.0.0.1:{}", app.port());
+        let port = app.port();
+        let base = format!("http://127.0.0.1:{port}");
         let (grpc_port, stop) = (app.grpc_port(), app.shutdown_token());
-        Self { base, grpc_port, stop, running: tokio::spawn(app.run_until_stopped()) }
+        Self { port, base, grpc_port, stop, running: tokio::spawn(app.run_until_stopped()) }
     }
 
     /// Cancels its shutdown token (as SIGTERM does) and expects a clean stop.

@@ -164,10 +164,6 @@ impl Orders {
         &self.cache
     }
 
-    pub fn config(&self) -> &OrdersConfig {
-        &self.config
-    }
-
     fn envelope(&self, payload: Payload) -> Envelope {
         Envelope::new(self.config.producer, convert::timestamp(Utc::now()), payload)
     }

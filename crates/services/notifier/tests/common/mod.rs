@@ -52,9 +52,7 @@ impl TestNotifier {
     /// Starts a notifier and waits until it is ready (its routes are rebuilt).
     pub async fn start(config: Config) -> Self {
         let app = Started::start_ready::<Application>(config).await;
-        let base = app.base.clone();
-        let port = base.rsplit(':').next().and_then(|port| port.parse().ok()).expect("a port");
-        Self { port, base, app }
+        Self { port: app.port, base: app.base.clone(), app }
     }
 
     pub async fn stop(self) {
