@@ -54,8 +54,9 @@ LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # the prefix. `X__*` is a map that needs at least one entry.
 REQUIRED_SETTINGS = {
     "order-api": ["POSTGRES__URL", "REDIS__URL", "KAFKA__BROKERS", "TRACKING__TICKET_SECRET",
-                  "AUTH__STOREFRONT_KEYS__*"],
-    "order-grpc": ["POSTGRES__URL", "REDIS__URL", "KAFKA__BROKERS", "AUTH__SERVICE_KEYS__*"],
+                  "ORDERS__SAVED_RESPONSE_KEY", "AUTH__STOREFRONT_KEYS__*"],
+    "order-grpc": ["POSTGRES__URL", "REDIS__URL", "KAFKA__BROKERS", "ORDERS__SAVED_RESPONSE_KEY",
+                   "AUTH__SERVICE_KEYS__*"],
     "courier-tracker": ["POSTGRES__URL", "REDIS__URL", "KAFKA__BROKERS", "COURIERS__TOKEN_SECRET",
                         "OPS__KEYS__*"],
     "notifier": ["KAFKA__BROKERS", "TRACKING__TICKET_SECRET", "OPS__KEYS__*"],

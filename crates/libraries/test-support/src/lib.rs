@@ -106,6 +106,9 @@ pub async fn create_system_topics(config: &KafkaConfig) {
     platform::kafka::create_topics(config, &topics).await.expect("create test topics");
 }
 
+/// `[orders] saved_response_key` of the order services under test.
+pub const SAVED_RESPONSE_KEY: &str = "test-saved-response-key-0123456789abcdef";
+
 /// A logger for services under test: JSON lines of warnings and worse, on stdout
 /// (which the test harness captures and shows for failing tests).
 pub fn test_log_config() -> platform::logging::LogConfig {

@@ -92,7 +92,10 @@ impl Stack {
                 storefront_keys: BTreeMap::new(),
                 service_keys: BTreeMap::from([("tests".to_owned(), Secret::new(SERVICE_KEY))]),
             },
-            orders: OrdersSettings::default(),
+            orders: OrdersSettings {
+                saved_response_key: Secret::new(test_support::SAVED_RESPONSE_KEY),
+                ..OrdersSettings::default()
+            },
         };
         let grpc_app = Started::start::<order_grpc::Application>(grpc_config).await;
         let grpc_port = grpc_app.grpc_port.expect("order-grpc serves gRPC");

@@ -64,7 +64,10 @@ impl TestGrpc {
                 storefront_keys: BTreeMap::new(),
                 service_keys: BTreeMap::from([("courier-tracker".to_owned(), Secret::new(SERVICE_KEY))]),
             },
-            orders: OrdersSettings::default(),
+            orders: OrdersSettings {
+                saved_response_key: Secret::new(test_support::SAVED_RESPONSE_KEY),
+                ..OrdersSettings::default()
+            },
         };
         let app = Started::start::<Application>(config).await;
         let port = app.grpc_port.expect("order-grpc serves gRPC");

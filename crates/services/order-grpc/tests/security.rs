@@ -42,7 +42,10 @@ async fn spawn(tag: &str) -> (Started, u16) {
             storefront_keys: BTreeMap::from([("shop-a".to_owned(), Secret::new(STOREFRONT_KEY))]),
             service_keys: BTreeMap::from([("billing".to_owned(), Secret::new(SERVICE_KEY))]),
         },
-        orders: OrdersSettings::default(),
+        orders: OrdersSettings {
+            saved_response_key: Secret::new(test_support::SAVED_RESPONSE_KEY),
+            ..OrdersSettings::default()
+        },
     };
     let app = Started::start::<Application>(config).await;
     let port = app.grpc_port.expect("order-grpc serves gRPC");

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use order_grpc::config::GrpcConfig;
 use order_grpc::{Application, Config};
+use orders::OrdersSettings;
 use platform::Secret;
 use platform::http::HttpConfig;
 use platform::keys::AuthSettings;
@@ -31,12 +32,16 @@ fn config(deps: &Dependencies) -> Config {
             storefront_keys: BTreeMap::new(),
             service_keys: BTreeMap::from([("tests".to_owned(), Secret::new(SERVICE_KEY))]),
         },
-        orders: Default::default(),
+        orders: OrdersSettings { saved_response_key: Secret::new(SAVED_RESPONSE_KEY), ..Default::default() },
     }
 }
 
 const SERVICE_KEY: &str = "a-service-key-0123456789";
-const SECRETS: [(&str, &str); 1] = [("ORDERTRACK_AUTH__SERVICE_KEYS__TESTS", SERVICE_KEY)];
+const SAVED_RESPONSE_KEY: &str = "a-saved-response-key-0123456789-0123456789";
+const SECRETS: [(&str, &str); 2] = [
+    ("ORDERTRACK_AUTH__SERVICE_KEYS__TESTS", SERVICE_KEY),
+    ("ORDERTRACK_ORDERS__SAVED_RESPONSE_KEY", SAVED_RESPONSE_KEY),
+];
 
 async fn grpc_health(port: u16) -> Option<ServingStatus> {
     let channel =
@@ -77,13 +82,18 @@ fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
     service::assert_common_bad_configurations(BINARY, &SECRETS, true);
     service::assert_start_fails(BINARY, &[("ORDERTRACK_GRPC__PORT", "-1")], 2, &["grpc.port", "ORDERTRACK_GRPC__PORT"]);
     service::assert_start_fails(BINARY, &[("ORDERTRACK_KAFKA__CONSUMER_GROUP", " ")], 2, &["kafka.consumer_group"]);
+    service::assert_start_fails(BINARY, &[SECRETS[0]], 2, &["orders.saved_response_key", "at least 32"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_the_process_cleanly() {
     let deps = Dependencies::start("order_grpc_sigterm", true, true).await;
-    service::assert_process_stops_cleanly_on_sigterm(BINARY, &deps, &[SECRETS[0], ("ORDERTRACK_GRPC__PORT", "0")])
-        .await;
+    service::assert_process_stops_cleanly_on_sigterm(
+        BINARY,
+        &deps,
+        &[SECRETS[0], SECRETS[1], ("ORDERTRACK_GRPC__PORT", "0")],
+    )
+    .await;
 }
 
 #[test]
