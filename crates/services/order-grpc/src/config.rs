@@ -34,7 +34,8 @@ pub struct GrpcConfig {
     /// How often the standard gRPC health service re-checks the dependencies.
     pub health_interval_ms: u64,
     /// TLS: the server's certificate chain (PEM, its own certificate first). Set with
-    /// `tls_key_file`, the port serves TLS only (health and reflection too).
+    /// `tls_key_file`, the port serves TLS only (health and reflection too). Unset or
+    /// empty: plaintext.
     pub tls_cert_file: Option<PathBuf>,
     /// TLS: the private key of `tls_cert_file` (PEM: PKCS#8, PKCS#1 or SEC1).
     pub tls_key_file: Option<PathBuf>,

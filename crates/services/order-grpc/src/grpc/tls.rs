@@ -3,7 +3,7 @@
 //! CA as well, only clients holding a certificate that CA signed get past the handshake
 //! (the service key is still asked for on every call). Health and reflection share the port.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use platform::config::ConfigError;
@@ -16,9 +16,15 @@ use crate::config::GrpcConfig;
 /// A client must finish its TLS handshake within this, or the connection is closed.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A file setting that is set: an empty path (`ORDERTRACK_GRPC__TLS_CERT_FILE=`, as
+/// compose passes an unset variable) counts as not set.
+fn set(path: &Option<PathBuf>) -> Option<&PathBuf> {
+    path.as_ref().filter(|path| !path.as_os_str().is_empty())
+}
+
 /// How the gRPC port is served, for the start-up log line.
 pub fn mode(config: &GrpcConfig) -> &'static str {
-    match (&config.tls_cert_file, &config.tls_client_ca_file) {
+    match (set(&config.tls_cert_file), set(&config.tls_client_ca_file)) {
         (None, _) => "plaintext",
         (Some(_), None) => "tls",
         (Some(_), Some(_)) => "mutual-tls",
@@ -29,9 +35,10 @@ pub fn mode(config: &GrpcConfig) -> &'static str {
 /// read and parsed here and the key is matched with the certificate, so a bad setting
 /// fails with the key and the file it is about.
 pub fn server_config(config: &GrpcConfig) -> Result<Option<ServerTlsConfig>, ConfigError> {
-    let (cert_path, key_path) = match (&config.tls_cert_file, &config.tls_key_file) {
+    let client_ca = set(&config.tls_client_ca_file);
+    let (cert_path, key_path) = match (set(&config.tls_cert_file), set(&config.tls_key_file)) {
         (Some(cert), Some(key)) => (cert, key),
-        (None, None) if config.tls_client_ca_file.is_some() => {
+        (None, None) if client_ca.is_some() => {
             return Err(ConfigError::invalid(
                 "grpc.tls_client_ca_file",
                 "mutual TLS needs the server's own grpc.tls_cert_file and grpc.tls_key_file",
@@ -65,7 +72,7 @@ pub fn server_config(config: &GrpcConfig) -> Result<Option<ServerTlsConfig>, Con
     // the build holds (an error only says one is installed already).
     let _ = provider.install_default();
     let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(cert_pem, key_pem)).timeout(HANDSHAKE_TIMEOUT);
-    if let Some(ca_path) = &config.tls_client_ca_file {
+    if let Some(ca_path) = client_ca {
         let ca_pem = read("grpc.tls_client_ca_file", ca_path)?;
         let authorities = certificates("grpc.tls_client_ca_file", ca_path, &ca_pem)?;
         let mut roots = rustls::RootCertStore::empty();
@@ -94,4 +101,28 @@ fn certificates(key: &str, path: &Path, pem: &[u8]) -> Result<Vec<CertificateDer
         return Err(ConfigError::invalid(key, format!("{}: no PEM certificate in it", path.display())));
     }
     Ok(chain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_paths_are_unset_and_mean_plaintext() {
+        let config = GrpcConfig {
+            tls_cert_file: Some(PathBuf::new()),
+            tls_key_file: Some(PathBuf::new()),
+            tls_client_ca_file: Some(PathBuf::new()),
+            ..GrpcConfig::default()
+        };
+        assert!(matches!(server_config(&config), Ok(None)));
+        assert_eq!(mode(&config), "plaintext");
+    }
+
+    #[test]
+    fn half_a_pair_names_the_missing_key() {
+        let config = GrpcConfig { tls_cert_file: Some("/x/server.crt".into()), ..GrpcConfig::default() };
+        let error = server_config(&config).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("grpc.tls_key_file"), "{error}");
+    }
 }
