@@ -12,6 +12,7 @@ pub mod limits;
 mod proxy;
 pub mod security_review;
 pub mod service;
+pub mod tls;
 
 use std::future::Future;
 use std::time::Duration;
