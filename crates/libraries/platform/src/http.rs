@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
+use actix_web::http::header;
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -203,6 +204,73 @@ pub async fn limit_headers(
     Ok(next.call(request).await?.map_into_left_body())
 }
 
+/// Middleware (use with `actix_web::middleware::from_fn`): a request that has both
+/// `Content-Length` and `Transfer-Encoding` is framed two ways, the shape of request
+/// smuggling (a proxy may read one length and this server the other). It is answered 400
+/// `ambiguous_framing` before any handler runs, and the connection is closed after the
+/// answer (RFC 9112 §6.1). actix-web may already have parsed requests pipelined behind it
+/// on the same connection (a smuggled one, say): those get the same answer, and no
+/// handler runs for them either.
+pub async fn refuse_ambiguous_framing(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let headers = request.headers();
+    let ambiguous = headers.contains_key(header::CONTENT_LENGTH) && headers.contains_key(header::TRANSFER_ENCODING);
+    let framing = request.conn_data::<Framing>().cloned();
+    let after_ambiguous = framing.as_ref().is_some_and(|f| f.0.load(std::sync::atomic::Ordering::SeqCst));
+    if ambiguous || after_ambiguous {
+        if let Some(framing) = framing {
+            framing.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        let error = ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "ambiguous_framing",
+            "a request may not have both Content-Length and Transfer-Encoding",
+        );
+        let mut response = request.error_response(error);
+        response.response_mut().head_mut().set_connection_type(ConnectionType::Close);
+        return Ok(response.map_into_right_body());
+    }
+    Ok(next.call(request).await?.map_into_left_body())
+}
+
+/// The Content-Security-Policy of an answer that sets none: JSON and text load nothing.
+const API_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+/// ...and an HTML answer that sets none (the API docs, `/docs/`, a Swagger UI of files
+/// from the same origin; it sets styles inline).
+const DOCS_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Middleware (use with `actix_web::middleware::from_fn`): the security headers of every
+/// answer of every service, where the route did not set its own (order-api's pages do):
+/// a Content-Security-Policy ([`API_POLICY`], or [`DOCS_POLICY`] for HTML), never framed
+/// (`X-Frame-Options: DENY`), never sniffed (`X-Content-Type-Options: nosniff`), no
+/// referrer (`Referrer-Policy: no-referrer`).
+pub async fn security_headers(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut response = next.call(request).await?;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, if html { DOCS_POLICY } else { API_POLICY }),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    Ok(response)
+}
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Which requests [`observe`] logs at `info` (from [`HttpConfig`]).
@@ -331,7 +399,9 @@ where
             .app_data(body_limit.clone())
             .app_data(body_timeout.clone())
             .app_data(log_policy.clone())
+            .wrap(actix_web::middleware::from_fn(refuse_ambiguous_framing))
             .wrap(actix_web::middleware::from_fn(limit_headers))
+            .wrap(actix_web::middleware::from_fn(security_headers))
             .wrap(actix_web::middleware::from_fn(observe))
             .configure(ops_routes)
             .configure(routes.clone())
@@ -352,14 +422,22 @@ where
 /// Turns Nagle's algorithm off on an accepted connection (actix-web leaves it on): a
 /// WebSocket push or a pipelined answer written while an earlier one is not yet
 /// acknowledged would otherwise wait for the client's delayed ACK, up to 40 ms on Linux.
-fn no_delay(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
+fn no_delay(connection: &dyn std::any::Any, data: &mut actix_web::dev::Extensions) {
     if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
         let _ = stream.set_nodelay(true);
     }
+    keep_nagle(connection, data);
 }
 
-/// Leaves the connection as the kernel made it (`http.tcp_nodelay = false`).
-fn keep_nagle(_: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {}
+/// Leaves the connection as the kernel made it (`http.tcp_nodelay = false`); gives it its
+/// [`Framing`] state.
+fn keep_nagle(_: &dyn std::any::Any, data: &mut actix_web::dev::Extensions) {
+    data.insert(Framing::default());
+}
+
+/// Whether a request of this connection was framed two ways ([`refuse_ambiguous_framing`]).
+#[derive(Clone, Default)]
+struct Framing(std::sync::Arc<std::sync::atomic::AtomicBool>);
 
 #[cfg(test)]
 mod logged_path_tests {

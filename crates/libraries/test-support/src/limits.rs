@@ -102,3 +102,29 @@ pub async fn post_chunked(address: &str, head: &str, body: &[u8]) -> (u16, serde
     let json = text.split_once("\r\n\r\n").and_then(|(_, body)| serde_json::from_str(body).ok());
     (status, json.unwrap_or(serde_json::Value::Null))
 }
+
+/// A request framed two ways (`Content-Length` and `Transfer-Encoding: chunked`) with a
+/// second request hidden after its chunked body, sent to `path` on `address`. The server
+/// must answer the first with 400 `ambiguous_framing`, close the connection (RFC 9112
+/// §6.1), and never serve the hidden one (refusing it alike is fine). Panics otherwise.
+pub async fn assert_ambiguous_framing_is_refused_and_closes(address: &str, path: &str) {
+    let mut stream = TcpStream::connect(address).await.expect("the server accepts a connection");
+    let hidden = "GET /healthz HTTP/1.1\r\nHost: smuggled.test\r\n\r\n";
+    let body = format!("0\r\n\r\n{hidden}");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: framing.test\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nTransfer-Encoding: chunked\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("send the request");
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(GIVE_UP_AFTER, stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    assert!(closed.is_ok(), "the server kept the connection of an ambiguously framed request open: {answer}");
+    // actix-web may have parsed the hidden request before the first answer was written:
+    // then it is refused alike, never served.
+    let statuses = answer.matches("HTTP/1.1 ").count();
+    assert!(statuses >= 1, "{answer}");
+    assert_eq!(answer.matches("HTTP/1.1 400").count(), statuses, "the hidden request was served: {answer}");
+    assert_eq!(answer.matches("\"ambiguous_framing\"").count(), statuses, "{answer}");
+}

@@ -43,6 +43,7 @@ async fn oversized_batches_and_header_sets_are_refused_and_publish_nothing() {
     let (status, answer) =
         limits::with_big_headers(&tracker.base, reqwest::Method::POST, "/couriers/c-big/locations", 32 * 1024).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (431, Some("headers_too_large")), "{answer}");
+    limits::assert_ambiguous_framing_is_refused_and_closes(&address, "/couriers/c-big/locations").await;
 
     // Only the batch within the limits was published.
     let published = common::read_all(&tracker.config.kafka, Topic::CourierLocations, Duration::from_secs(5)).await;

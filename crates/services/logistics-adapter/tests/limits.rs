@@ -73,6 +73,7 @@ async fn oversized_and_unstorable_webhooks_are_refused_with_a_code_and_nothing_i
 
     let (status, body) = limits::with_big_headers(&base, reqwest::Method::POST, &path, 32 * 1024).await;
     assert_eq!((status, body["error"]["code"].as_str()), (431, Some("headers_too_large")), "{body}");
+    limits::assert_ambiguous_framing_is_refused_and_closes(&address, &path).await;
 
     // A NUL anywhere in the body: PostgreSQL's jsonb could not store it.
     let (status, body) = post(webhook("u-nul", "Mos\u{0}cow")).await;

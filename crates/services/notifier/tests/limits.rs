@@ -48,6 +48,11 @@ async fn a_flood_of_sockets_is_refused_while_a_connected_customer_keeps_its_even
 
     // Connections that never send a request are closed too (408, then the connection).
     test_support::limits::silent_connections_are_closed(&format!("127.0.0.1:{}", notifier.port), 50).await;
+    test_support::limits::assert_ambiguous_framing_is_refused_and_closes(
+        &format!("127.0.0.1:{}", notifier.port),
+        "/ws",
+    )
+    .await;
 
     // The customer connected before the flood still gets every change of its order.
     tracked.status = pb::OrderStatus::CourierAssigned as i32;

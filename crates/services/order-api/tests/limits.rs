@@ -28,6 +28,7 @@ async fn oversized_bodies_and_header_sets_are_refused_with_a_code_and_nothing_is
 
     let (status, body) = limits::with_big_headers(&app.base, reqwest::Method::GET, "/orders", 32 * 1024).await;
     assert_eq!((status, body["error"]["code"].as_str()), (431, Some("headers_too_large")), "{body}");
+    limits::assert_ambiguous_framing_is_refused_and_closes(&address, "/orders").await;
 
     // Under the limits the same routes serve, and only the order sent in full exists.
     let (status, _) = limits::post_chunked(&address, &head, order_body("L-2").to_string().as_bytes()).await;

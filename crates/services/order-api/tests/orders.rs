@@ -362,11 +362,17 @@ async fn the_tracking_link_shows_no_personal_data_and_hands_out_a_ticket() {
     app.stop().await;
 }
 
-/// The pages' security headers: no other site may frame them (the ops map asks for a
-/// key), and the tracking page's path (with its token) is never sent on as a referrer.
+/// The pages' security headers: they load only their own files, the tile server's
+/// images and the notifier's socket (the browser tests show the pages work under it); no
+/// other site may frame them (the ops map asks for a key), and the tracking page's path
+/// (with its token) is never sent on as a referrer.
 fn assert_page_is_not_framed_and_keeps_its_path_to_itself(page: &reqwest::Response) {
     let header = |name: &str| page.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    assert_eq!(header("content-security-policy"), "frame-ancestors 'none'");
+    assert_eq!(
+        header("content-security-policy"),
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https://tile.openstreetmap.org; \
+         connect-src 'self' ws://live.test; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    );
     assert_eq!(header("x-frame-options"), "DENY");
     assert_eq!(header("referrer-policy"), "strict-origin");
     assert_eq!(header("x-content-type-options"), "nosniff");
@@ -411,6 +417,25 @@ async fn a_browser_opening_the_link_gets_the_page_and_its_files_come_from_order_
         assert!(file.headers()["content-type"].to_str().unwrap().contains(kind), "{path}");
     }
     assert_eq!(get("/web/../Cargo.toml".to_owned(), "*/*").await.status(), 404);
+    // Every other answer carries the headers too: the API's JSON loads nothing, the API
+    // docs (Swagger UI) load only files of this origin.
+    for (path, policy) in [
+        (format!("/track/{token}"), "default-src 'none'; frame-ancestors 'none'"),
+        ("/docs/".to_owned(), "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'"),
+        ("/docs/swagger-ui.css".to_owned(), "default-src 'none'; frame-ancestors 'none'"),
+    ] {
+        let answer = get(path.clone(), "*/*").await;
+        assert_eq!(answer.status(), 200, "{path}");
+        let header = |name: &str| answer.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+        assert!(
+            header("content-security-policy").is_some_and(|csp| csp.starts_with(policy)),
+            "{path}: {:?}",
+            answer.headers()
+        );
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{path}");
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"), "{path}");
+        assert_eq!(header("referrer-policy").as_deref(), Some("no-referrer"), "{path}");
+    }
     // The ops map: a page without data, pointed at the notifier's ops socket.
     let ops = get("/ops".to_owned(), "text/html").await;
     assert_eq!(ops.status(), 200);

@@ -30,7 +30,7 @@ pub async fn public_view(
     // shows a clear message itself when the token is unknown or expired).
     if super::pages::wants_html(&request) {
         if let Some(page) = state.pages.track() {
-            return Ok(super::pages::html(page));
+            return Ok(page);
         }
     }
     let track = match state.orders.by_tracking_token(&token).await? {
