@@ -92,14 +92,18 @@ after(async () => {
   if (browser) await browser.close();
 });
 
-// A phone-sized page that fails the test on any uncaught script error. Tiles cannot load
-// here (no internet): those failed requests are expected and ignored.
+// A phone-sized page that fails the test on any uncaught script error and on anything its
+// Content-Security-Policy refused (the page must work under it, docs/security.md). Tiles
+// cannot load here (no internet): those failed requests are expected and ignored.
 async function openPage(t, url, viewport = { width: 390, height: 844 }, prepare = async () => {}) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   await prepare(page);
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && message.text().includes('Content Security Policy')) errors.push(message.text());
+  });
   t.after(async () => {
     await context.close();
     assert.deepEqual(errors, [], 'the page threw');
