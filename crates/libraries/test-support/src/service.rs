@@ -246,11 +246,9 @@ pub fn assert_common_bad_configurations(binary: &str, secrets: &[(&str, &str)], 
 /// environment, with `env` added (its secrets, other ports).
 pub async fn assert_process_stops_cleanly_on_sigterm(binary: &str, deps: &Dependencies, env: &[(&str, &str)]) {
     let port = free_port();
-    let mut vars: Vec<(&str, String)> = vec![
-        ("ORDERTRACK_HTTP__PORT", port.to_string()),
-        ("ORDERTRACK_KAFKA__BROKERS", deps.kafka.brokers.clone()),
-        ("ORDERTRACK_KAFKA__TOPIC_PREFIX", deps.kafka.topic_prefix.clone()),
-    ];
+    let kafka = deps.kafka.env_vars();
+    let mut vars: Vec<(&str, String)> = vec![("ORDERTRACK_HTTP__PORT", port.to_string())];
+    vars.extend(kafka.iter().map(|(key, value)| (key.as_str(), value.clone())));
     if deps.postgres.is_some() {
         vars.push(("ORDERTRACK_POSTGRES__URL", deps.postgres_config().url.expose().to_owned()));
     }
@@ -263,12 +261,14 @@ pub async fn assert_process_stops_cleanly_on_sigterm(binary: &str, deps: &Depend
 }
 
 /// The service's shipped configuration file (`config/<service>.toml`), loaded with the
-/// `secrets` it leaves to the environment; it must load.
+/// `secrets` it leaves to the environment (and the Kafka password, which every service's
+/// file leaves to `ORDERTRACK_KAFKA__PASSWORD`); it must load.
 pub fn load_shipped_config<C: ServiceConfig>(secrets: &[(&str, &str)]) -> C {
     let path = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../config"))
         .join(format!("{}.toml", C::SERVICE));
     assert!(path.exists(), "{}", path.display());
-    let env = secrets.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned()));
+    let kafka_password = [("ORDERTRACK_KAFKA__PASSWORD", "a-kafka-password")];
+    let env = kafka_password.iter().chain(secrets).map(|(key, value)| ((*key).to_owned(), (*value).to_owned()));
     let loaded: C = platform::config::load_from(Some(&path), env).expect("the shipped configuration loads");
     loaded
 }
