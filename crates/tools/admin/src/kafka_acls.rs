@@ -77,6 +77,8 @@ impl Pattern {
 /// One line of the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
+    /// An `allow-local` line: for the local stack of scripts/dev only, never a deployment.
+    pub local_only: bool,
     pub user: String,
     pub operations: Vec<Operation>,
     pub resource: Resource,
@@ -118,8 +120,9 @@ pub fn parse(text: &str) -> Result<Vec<Grant>, String> {
         let words: Vec<&str> = line.split_whitespace().collect();
         let [kind, rest @ ..] = words.as_slice() else { continue };
         let grant = match *kind {
-            "allow" => parse_grant(rest),
-            other => Err(format!("a line of an unknown kind `{other}` (expected `allow`)")),
+            "allow" => parse_grant(rest, false),
+            "allow-local" => parse_grant(rest, true),
+            other => Err(format!("a line of an unknown kind `{other}` (expected `allow` or `allow-local`)")),
         };
         grants.push(grant.map_err(|error| format!("kafka-acls.txt line {}: {error}", number + 1))?);
     }
@@ -129,7 +132,7 @@ pub fn parse(text: &str) -> Result<Vec<Grant>, String> {
     Ok(grants)
 }
 
-fn parse_grant(words: &[&str]) -> Result<Grant, String> {
+fn parse_grant(words: &[&str], local_only: bool) -> Result<Grant, String> {
     let [user, operations, resource, pattern, names @ ..] = words else {
         return Err("expected: allow USER OPERATIONS RESOURCE PATTERN NAME...".to_owned());
     };
@@ -171,12 +174,18 @@ fn parse_grant(words: &[&str]) -> Result<Grant, String> {
         }
     }
     Ok(Grant {
+        local_only,
         user: (*user).to_owned(),
         operations,
         resource,
         pattern,
         names: names.iter().map(|name| (*name).to_owned()).collect(),
     })
+}
+
+/// The grants of a deployment: without the `allow-local` ones unless `local`.
+pub fn for_deployment(grants: Vec<Grant>, local: bool) -> Vec<Grant> {
+    grants.into_iter().filter(|grant| local || !grant.local_only).collect()
 }
 
 /// Every binding of `grants`, with `topic_prefix` put in front of each topic name (not of
@@ -266,6 +275,11 @@ mod tests {
             users(&table()),
             ["courier-tracker", "logistics-adapter", "notifier", "order-api", "order-grpc", "simulator"]
         );
+        // A deployment never gets the simulator's grants.
+        let deployed = for_deployment(table(), false);
+        assert!(!users(&deployed).contains(&"simulator".to_owned()));
+        assert!(bindings(&deployed, "").iter().all(|b| b.name != "*"));
+        assert_eq!(users(&for_deployment(table(), true)), users(&table()));
     }
 
     #[test]

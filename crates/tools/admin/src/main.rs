@@ -52,6 +52,9 @@ enum Command {
         /// Print only the users the table names, one a line.
         #[arg(long)]
         users: bool,
+        /// Include the grants of the local stack only (`allow-local`: the simulator's).
+        #[arg(long)]
+        local: bool,
     },
     /// Apply pending migrations (or revert all) of the databases given.
     Migrate {
@@ -140,8 +143,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let brokers = kafka::wait_until_ready(&config.kafka, std::time::Duration::from_secs(timeout_secs)).await?;
             println!("    kafka ready: brokers {}", brokers.join(", "));
         }
-        Command::KafkaAcls { topic_prefix, users } => {
+        Command::KafkaAcls { topic_prefix, users, local } => {
             let grants = admin::kafka_acls::parse(admin::kafka_acls::TABLE).map_err(anyhow::Error::msg)?;
+            let grants = admin::kafka_acls::for_deployment(grants, local);
             if users {
                 for user in admin::kafka_acls::users(&grants) {
                     println!("{user}");
