@@ -233,6 +233,32 @@ pub fn assert_common_bad_configurations(binary: &str, secrets: &[(&str, &str)], 
         &["unknown field", "prot", "ORDERTRACK_HTTP__PROT"],
     );
     assert_start_fails(binary, &[("ORDERTRACK_HTTP__PORT", "eighty")], 2, &["http.port", "ORDERTRACK_HTTP__PORT"]);
+    // Kafka's security settings: a combination that cannot be meant names its key, and
+    // the password never shows.
+    let mut env = secrets.to_vec();
+    env.extend([
+        ("ORDERTRACK_KAFKA__SECURITY_PROTOCOL", "sasl_ssl"),
+        ("ORDERTRACK_KAFKA__PASSWORD", "kafka-secret-pw"),
+    ]);
+    let line = assert_start_fails(
+        binary,
+        &env,
+        2,
+        &["kafka.username", "must be set when kafka.security_protocol is sasl_ssl"],
+    );
+    assert!(!line.contains("kafka-secret-pw"), "the Kafka password leaked: {line}");
+    let mut env = secrets.to_vec();
+    env.extend([("ORDERTRACK_KAFKA__SECURITY_PROTOCOL", "sasl_ssl"), ("ORDERTRACK_KAFKA__USERNAME", "a-service")]);
+    assert_start_fails(binary, &env, 2, &["kafka.password", "must be set"]);
+    let mut env = secrets.to_vec();
+    env.push(("ORDERTRACK_KAFKA__SECURITY_PROTOCOL", "sasl_plaintext"));
+    assert_start_fails(binary, &env, 2, &["sasl_plaintext", "ORDERTRACK_KAFKA__SECURITY_PROTOCOL"]);
+    let mut env = secrets.to_vec();
+    env.extend([
+        ("ORDERTRACK_KAFKA__SECURITY_PROTOCOL", "ssl"),
+        ("ORDERTRACK_KAFKA__CA_FILE", "/nonexistent/kafka-ca.crt"),
+    ]);
+    assert_start_fails(binary, &env, 2, &["kafka.ca_file", "/nonexistent/kafka-ca.crt is not a readable file"]);
     if with_postgres {
         let mut env = secrets.to_vec();
         env.push(("ORDERTRACK_POSTGRES__URL", "postgres://ordertrack:secret-pw@127.0.0.1:1/ordertrack"));
