@@ -733,6 +733,10 @@ def check_compose(root: Path, ws: Workspace, report: Report, images: dict[str, I
                 else:
                     ok = bool(environment.get(prefix))
                 report.expect(ok, at, f"ORDERTRACK_{requirement} is required by {crate} and not set")
+            if crate in REQUIRED_SETTINGS:
+                mounts = [str(v).split(":")[1] for v in service.get("volumes") or [] if ":" in str(v)]
+                for problem in kafka_link_problems(crate, environment, mounts, read_kafka_users(root, local=False)):
+                    report.fail(at, problem)
         # ports: the container side is where the service listens
         listen = set()
         if crate in ws.settings:
@@ -830,6 +834,8 @@ def check_compose(root: Path, ws: Workspace, report: Report, images: dict[str, I
     for name, service in services.items():
         for volume in service.get("volumes") or []:
             source = str(volume).split(":")[0]
+            if source.startswith("./deploy/compose/tls/"):
+                continue  # made on the host by deploy/compose/generate-tls, never in git
             if source.startswith((".", "/")):
                 report.expect((root / source).exists(), f"{where} services.{name}", f"bind mount {source} does not exist")
             else:
@@ -1006,6 +1012,12 @@ def check_k8s_objects(root, ws, report, images, where, objects) -> set[str]:
                                   f"{full}: envFrom secretRef {KEY_MAP_SECRETS[requirement]} expected")
                 else:
                     report.expect(full in env or full in from_config, cat, f"{full} is required by {crate} and not set")
+            if obj["kind"] == "Deployment" and crate in REQUIRED_SETTINGS:
+                values = {k: shared.get(k) for k in from_config}
+                values |= {k: e.get("value") or ("<secret>" if "valueFrom" in e else None) for k, e in env.items()}
+                mounts = [m["mountPath"] for m in container.get("volumeMounts") or []]
+                for problem in kafka_link_problems(crate, values, mounts, read_kafka_users(root, local=False)):
+                    report.fail(cat, problem)
             # ports and probes
             ports = {p.get("name"): p["containerPort"] for p in container.get("ports") or []}
             settings_port = None
@@ -1249,6 +1261,47 @@ def read_local_stack(text: str) -> tuple[list[StackPort], list[tuple[int, str]],
     return ports, secrets, problems
 
 
+KAFKA_ACLS = "crates/tools/admin/kafka-acls.txt"
+
+
+def read_kafka_users(root: Path, local: bool = True) -> list[str]:
+    """The users of the Kafka ACL table (its `allow` lines, and `allow-local` ones when
+    `local`), in order of first appearance."""
+    path = root / KAFKA_ACLS
+    users: list[str] = []
+    for line in (path.read_text() if path.exists() else "").splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) >= 2 and (words[0] == "allow" or (local and words[0] == "allow-local")) and words[1] not in users:
+            users.append(words[1])
+    return users
+
+
+def kafka_password_variable(user: str) -> str:
+    """scripts/dev's secret of a Kafka user's password (use_kafka_user)."""
+    return "ORDERTRACK_KAFKA_PASSWORD_" + user.upper().replace("-", "_")
+
+
+def kafka_link_problems(crate: str, environment: dict, mounts: list[str], users: list[str]) -> list[str]:
+    """Kafka over TLS with a SCRAM login of the service's own (docs/security.md, "Kafka"):
+    security_protocol sasl_ssl, the username a user of the ACL table (the service's own
+    name), a password set, and a CA file under one of `mounts`. A password held in a Secret
+    (Kubernetes) is given as its name, `<secret>`."""
+    problems = []
+    mounted = lambda path: any(path == m or path.startswith(m.rstrip("/") + "/") for m in mounts)
+    protocol = str(environment.get("ORDERTRACK_KAFKA__SECURITY_PROTOCOL") or "")
+    if protocol != "sasl_ssl":
+        problems.append(f"ORDERTRACK_KAFKA__SECURITY_PROTOCOL {protocol or '(unset)'}: sasl_ssl expected")
+    user = str(environment.get("ORDERTRACK_KAFKA__USERNAME") or "")
+    if user != crate or user not in users:
+        problems.append(f"ORDERTRACK_KAFKA__USERNAME {user or '(unset)'}: {crate}, its user in {KAFKA_ACLS}, expected")
+    if not environment.get("ORDERTRACK_KAFKA__PASSWORD"):
+        problems.append("ORDERTRACK_KAFKA__PASSWORD is not set")
+    ca_file = str(environment.get("ORDERTRACK_KAFKA__CA_FILE") or "")
+    if not ca_file or not mounted(ca_file):
+        problems.append(f"ORDERTRACK_KAFKA__CA_FILE {ca_file or '(unset)'} is not in a mounted volume")
+    return problems
+
+
 def check_local_stack(root: Path, ws: Workspace, report: Report) -> None:
     report.step(f"{LOCAL_STACK}: each process is a binary and listens there by default, README.md names its port, "
                 "each secret is a setting")
@@ -1258,7 +1311,16 @@ def check_local_stack(root: Path, ws: Workspace, report: Report) -> None:
     ports, secrets, problems = read_local_stack(path.read_text())
     for problem in problems:
         report.fail(LOCAL_STACK, problem)
+    kafka_users = {"admin"} | set(read_kafka_users(root))
+    for user in sorted(kafka_users):
+        variable = kafka_password_variable(user)
+        report.expect(any(name == variable for _, name in secrets), LOCAL_STACK,
+                      f"Kafka user {user} ({KAFKA_ACLS}) has no secret {variable}")
     for number, name in secrets:
+        if name.startswith("ORDERTRACK_KAFKA_PASSWORD_"):  # a Kafka user's password (scripts/dev, use_kafka_user)
+            report.expect(any(kafka_password_variable(u) == name for u in kafka_users), f"{LOCAL_STACK}:{number}",
+                          f"secret {name} is the password of no Kafka user of {KAFKA_ACLS}")
+            continue
         report.expect(any(ws.env_problem(c, name) is None for c in REQUIRED_SETTINGS), f"{LOCAL_STACK}:{number}",
                       f"secret {name} is read by no service (a typo is silently ignored)")
     seen: dict[int, str] = {}

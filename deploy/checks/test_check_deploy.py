@@ -140,9 +140,32 @@ def test_docs_that_name_another_kafka_version_fail(repo, capsys):
 
 
 def test_a_misspelt_setting_fails(repo, capsys):
-    edit(repo / "docker-compose.yml", "ORDERTRACK_KAFKA__BROKERS: kafka:9092\n      ORDERTRACK_TRACKING__TICKET_SECRET",
-         "ORDERTRACK_KAFKA__BROKER: kafka:9092\n      ORDERTRACK_TRACKING__TICKET_SECRET")
+    edit(repo / "docker-compose.yml", "ORDERTRACK_KAFKA__BROKERS: kafka:9092\n      # Kafka: SASL_SSL as its own user (crates/tools/admin/kafka-acls.txt).\n"
+         "      ORDERTRACK_KAFKA__SECURITY_PROTOCOL: sasl_ssl\n      ORDERTRACK_KAFKA__USERNAME: notifier",
+         "ORDERTRACK_KAFKA__BROKER: kafka:9092\n      ORDERTRACK_KAFKA__SECURITY_PROTOCOL: sasl_ssl\n"
+         "      ORDERTRACK_KAFKA__USERNAME: notifier")
     fails_with(repo, capsys, r"services\.notifier: ORDERTRACK_KAFKA__BROKER: \[kafka\] of notifier has no key 'broker'", "compose")
+
+
+def test_a_service_on_kafka_in_the_clear_or_as_another_user_fails(repo, capsys):
+    edit(repo / "docker-compose.yml", "      ORDERTRACK_KAFKA__USERNAME: notifier\n",
+         "      ORDERTRACK_KAFKA__USERNAME: courier-tracker\n")
+    fails_with(repo, capsys, r"services\.notifier: ORDERTRACK_KAFKA__USERNAME courier-tracker: notifier, its user in "
+               r"crates/tools/admin/kafka-acls.txt, expected", "compose")
+
+
+def test_a_deployment_on_plaintext_kafka_fails(repo, capsys):
+    edit(repo / "deploy" / "k8s" / "base" / "config.env", "ORDERTRACK_KAFKA__SECURITY_PROTOCOL=sasl_ssl",
+         "ORDERTRACK_KAFKA__SECURITY_PROTOCOL=plaintext")
+    fails_with(repo, capsys, r"Deployment/order-api container order-api: ORDERTRACK_KAFKA__SECURITY_PROTOCOL plaintext: "
+               r"sasl_ssl expected", "k8s")
+
+
+def test_a_kafka_user_without_a_local_password_fails(repo, capsys):
+    edit(repo / "scripts" / "local-stack.txt",
+         "secret     ORDERTRACK_KAFKA_PASSWORD_NOTIFIER          24     -      # Kafka: notifier\n", "")
+    fails_with(repo, capsys, r"Kafka user notifier \(crates/tools/admin/kafka-acls.txt\) has no secret "
+               r"ORDERTRACK_KAFKA_PASSWORD_NOTIFIER", "stack")
 
 
 def test_a_setting_of_a_section_the_service_lacks_fails(repo, capsys):

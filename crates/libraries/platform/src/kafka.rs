@@ -7,6 +7,7 @@
 //! last second of messages, never skips one, and every handler must be idempotent.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +24,48 @@ use serde::{Deserialize, Serialize};
 use slog::{Logger, error, info, warn};
 use tokio_util::sync::CancellationToken;
 
+use crate::Secret;
 use crate::config::ConfigError;
+
+/// How a client reaches the brokers (`security.protocol`): in the clear, over TLS (with a
+/// client certificate, mutual TLS authenticates it), or over TLS with a SASL login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecurityProtocol {
+    Plaintext,
+    Ssl,
+    SaslSsl,
+}
+
+impl SecurityProtocol {
+    fn as_librdkafka(self) -> &'static str {
+        match self {
+            Self::Plaintext => "plaintext",
+            Self::Ssl => "ssl",
+            Self::SaslSsl => "sasl_ssl",
+        }
+    }
+}
+
+/// The SASL mechanism of `sasl_ssl`: SCRAM (RFC 5802/7677), which librdkafka does with
+/// OpenSSL alone. The brokers of this project (scripts/dev, the tests) hold SCRAM-SHA-512
+/// credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SaslMechanism {
+    #[serde(rename = "SCRAM-SHA-512")]
+    ScramSha512,
+    #[serde(rename = "SCRAM-SHA-256")]
+    ScramSha256,
+}
+
+impl SaslMechanism {
+    fn as_librdkafka(self) -> &'static str {
+        match self {
+            Self::ScramSha512 => "SCRAM-SHA-512",
+            Self::ScramSha256 => "SCRAM-SHA-256",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -50,6 +92,22 @@ pub struct KafkaConfig {
     /// Idempotent producers (no duplicates or reordering from the producer's own
     /// retries). On everywhere; off only for a broker that lacks it.
     pub idempotence: bool,
+    /// `plaintext`, `ssl` or `sasl_ssl` (docs/security.md, "Kafka"). The code's default is
+    /// `plaintext`; the shipped config files, compose and Kubernetes set `sasl_ssl`.
+    pub security_protocol: SecurityProtocol,
+    /// `SCRAM-SHA-512` (the default) or `SCRAM-SHA-256`; used with `sasl_ssl` only.
+    pub sasl_mechanism: SaslMechanism,
+    /// The SASL user (`sasl_ssl` only): the service's own.
+    pub username: String,
+    /// The SASL user's password (`sasl_ssl` only). A secret: never printed.
+    pub password: Secret,
+    /// PEM file of the CA(s) that signed the brokers' certificates (`ssl`, `sasl_ssl`);
+    /// unset, the system's trust store. Brokers' names are always checked.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate and its unencrypted private key, for mutual TLS (`ssl`,
+    /// `sasl_ssl`): both or neither.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
 }
 
 impl Default for KafkaConfig {
@@ -64,6 +122,13 @@ impl Default for KafkaConfig {
             fetch_wait_max_ms: 500,
             fetch_min_bytes: 1,
             idempotence: true,
+            security_protocol: SecurityProtocol::Plaintext,
+            sasl_mechanism: SaslMechanism::ScramSha512,
+            username: String::new(),
+            password: Secret::default(),
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
         }
     }
 }
@@ -78,7 +143,85 @@ impl KafkaConfig {
         ConfigError::require_at_least_one([
             ("kafka.request_timeout_ms", self.request_timeout_ms),
             ("kafka.delivery_timeout_ms", self.delivery_timeout_ms),
-        ])
+        ])?;
+        self.validate_security()
+    }
+
+    /// The security settings agree with one another and name files that exist. A setting
+    /// the chosen protocol would ignore is refused rather than silently dropped: a
+    /// password or CA given with `plaintext` means the deployment believes it is secured.
+    fn validate_security(&self) -> Result<(), ConfigError> {
+        let sasl = self.security_protocol == SecurityProtocol::SaslSsl;
+        let tls = self.security_protocol != SecurityProtocol::Plaintext;
+        if sasl {
+            if self.username.trim().is_empty() {
+                return Err(ConfigError::invalid(
+                    "kafka.username",
+                    "must be set when kafka.security_protocol is sasl_ssl",
+                ));
+            }
+            if self.password.is_empty() {
+                return Err(ConfigError::invalid(
+                    "kafka.password",
+                    "must be set when kafka.security_protocol is sasl_ssl",
+                ));
+            }
+        } else {
+            if !self.username.is_empty() {
+                return Err(ConfigError::invalid(
+                    "kafka.username",
+                    "is used only with kafka.security_protocol = sasl_ssl",
+                ));
+            }
+            if !self.password.is_empty() {
+                return Err(ConfigError::invalid(
+                    "kafka.password",
+                    "is used only with kafka.security_protocol = sasl_ssl",
+                ));
+            }
+        }
+        let files = [
+            ("kafka.ca_file", &self.ca_file),
+            ("kafka.cert_file", &self.cert_file),
+            ("kafka.key_file", &self.key_file),
+        ];
+        for (key, file) in files {
+            let Some(path) = file else { continue };
+            if !tls {
+                return Err(ConfigError::invalid(key, "is used only with kafka.security_protocol = ssl or sasl_ssl"));
+            }
+            if !path.is_file() {
+                return Err(ConfigError::invalid(key, format!("{} is not a readable file", path.display())));
+            }
+        }
+        match (&self.cert_file, &self.key_file) {
+            (Some(_), None) => Err(ConfigError::invalid("kafka.key_file", "must be set with kafka.cert_file")),
+            (None, Some(_)) => Err(ConfigError::invalid("kafka.cert_file", "must be set with kafka.key_file")),
+            _ => Ok(()),
+        }
+    }
+
+    /// These settings as the `ORDERTRACK_KAFKA__*` variables a service process reads
+    /// (the connection and its security; not the tuning). For starting a service with
+    /// the same broker access as a test or a tool has.
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        let mut vars = vec![
+            ("ORDERTRACK_KAFKA__BROKERS".to_owned(), self.brokers.clone()),
+            ("ORDERTRACK_KAFKA__TOPIC_PREFIX".to_owned(), self.topic_prefix.clone()),
+            ("ORDERTRACK_KAFKA__SECURITY_PROTOCOL".to_owned(), self.security_protocol.as_librdkafka().to_owned()),
+            ("ORDERTRACK_KAFKA__SASL_MECHANISM".to_owned(), self.sasl_mechanism.as_librdkafka().to_owned()),
+        ];
+        if self.security_protocol == SecurityProtocol::SaslSsl {
+            vars.push(("ORDERTRACK_KAFKA__USERNAME".to_owned(), self.username.clone()));
+            vars.push(("ORDERTRACK_KAFKA__PASSWORD".to_owned(), self.password.expose().to_owned()));
+        }
+        let files = [("CA_FILE", &self.ca_file), ("CERT_FILE", &self.cert_file), ("KEY_FILE", &self.key_file)];
+        for (key, file) in files {
+            if let Some(path) = file {
+                vars.push((format!("ORDERTRACK_KAFKA__{key}"), path.display().to_string()));
+            }
+        }
+        vars
     }
 
     /// Validation for a service that consumes: it also needs a group.
@@ -104,7 +247,10 @@ impl KafkaConfig {
         Duration::from_millis(self.delivery_timeout_ms)
     }
 
-    fn client_config(&self) -> ClientConfig {
+    /// The librdkafka settings every client of this configuration shares: the brokers
+    /// and how it authenticates to them. Public for the tools that build a client of a
+    /// kind this module has no function for.
+    pub fn client_config(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", &self.brokers)
@@ -113,9 +259,52 @@ impl KafkaConfig {
             // while an earlier one is unacknowledged waits for that ACK. Requests are
             // batched by linger.ms already; the socket must not add its own wait.
             .set("socket.nagle.disable", "true")
-            .set("log_level", "3");
+            .set("log_level", "3")
+            .set("security.protocol", self.security_protocol.as_librdkafka());
+        if self.security_protocol != SecurityProtocol::Plaintext {
+            // librdkafka's defaults, said out loud: the broker's chain and its name are
+            // both checked.
+            config
+                .set("enable.ssl.certificate.verification", "true")
+                .set("ssl.endpoint.identification.algorithm", "https");
+            if let Some(ca) = &self.ca_file {
+                config.set("ssl.ca.location", ca.display().to_string());
+            }
+            if let (Some(cert), Some(key)) = (&self.cert_file, &self.key_file) {
+                config
+                    .set("ssl.certificate.location", cert.display().to_string())
+                    .set("ssl.key.location", key.display().to_string());
+            }
+        }
+        if self.security_protocol == SecurityProtocol::SaslSsl {
+            config
+                .set("sasl.mechanisms", self.sasl_mechanism.as_librdkafka())
+                .set("sasl.username", &self.username)
+                .set("sasl.password", self.password.expose());
+        }
         config
     }
+}
+
+/// The `[kafka]` settings of the process's environment alone (`ORDERTRACK_KAFKA__*`: the
+/// security settings above all), with `brokers` in place of the environment's. For the
+/// tools that take the brokers on their command line (ordertrack-sim).
+pub fn settings_from_env(brokers: &str) -> Result<KafkaConfig, ConfigError> {
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct KafkaOnly {
+        kafka: KafkaConfig,
+    }
+    impl crate::config::ServiceConfig for KafkaOnly {
+        const SERVICE: &'static str = "kafka-client";
+        fn validate(&self) -> Result<(), ConfigError> {
+            Ok(())
+        }
+    }
+    let mut loaded: KafkaOnly = crate::config::load_from(None, std::env::vars())?;
+    loaded.kafka.brokers = brokers.to_owned();
+    loaded.kafka.validate()?;
+    Ok(loaded.kafka)
 }
 
 /// A producer that waits for all in-sync replicas and keeps each partition in order
@@ -561,5 +750,83 @@ impl KafkaProbe {
             .map(String::as_str)
             .collect();
         if missing.is_empty() { Ok(()) } else { Err(format!("missing topics: {}", missing.join(", "))) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn sasl() -> KafkaConfig {
+        KafkaConfig {
+            security_protocol: SecurityProtocol::SaslSsl,
+            username: "order-api".into(),
+            password: Secret::new("hunter2-kafka"),
+            ..KafkaConfig::default()
+        }
+    }
+
+    fn refused(config: KafkaConfig) -> String {
+        config.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn security_settings_that_do_not_fit_together_are_refused_naming_the_key() {
+        assert!(sasl().validate().is_ok());
+        assert!(KafkaConfig::default().validate().is_ok());
+        assert_eq!(
+            refused(KafkaConfig { username: String::new(), ..sasl() }),
+            "invalid value for key `kafka.username`: must be set when kafka.security_protocol is sasl_ssl"
+        );
+        assert_eq!(
+            refused(KafkaConfig { password: Secret::default(), ..sasl() }),
+            "invalid value for key `kafka.password`: must be set when kafka.security_protocol is sasl_ssl"
+        );
+        let plaintext = KafkaConfig { security_protocol: SecurityProtocol::Plaintext, ..sasl() };
+        assert!(refused(plaintext).contains("`kafka.username`: is used only with kafka.security_protocol = sasl_ssl"));
+        let ssl_with_password =
+            KafkaConfig { security_protocol: SecurityProtocol::Ssl, username: String::new(), ..sasl() };
+        assert!(refused(ssl_with_password).contains("`kafka.password`: is used only with"));
+        let ca_in_the_clear = KafkaConfig { ca_file: Some("/etc/hostname".into()), ..KafkaConfig::default() };
+        assert!(
+            refused(ca_in_the_clear)
+                .contains("`kafka.ca_file`: is used only with kafka.security_protocol = ssl or sasl_ssl")
+        );
+        let missing = KafkaConfig { ca_file: Some("/nonexistent/ca.crt".into()), ..sasl() };
+        assert!(refused(missing).contains("`kafka.ca_file`: /nonexistent/ca.crt is not a readable file"));
+        let half_mtls = KafkaConfig { cert_file: Some("/etc/hostname".into()), ..sasl() };
+        assert!(refused(half_mtls).contains("`kafka.key_file`: must be set with kafka.cert_file"));
+        let mtls = KafkaConfig {
+            security_protocol: SecurityProtocol::Ssl,
+            username: String::new(),
+            password: Secret::default(),
+            ca_file: Some("/etc/hostname".into()),
+            cert_file: Some("/etc/hostname".into()),
+            key_file: Some("/etc/hostname".into()),
+            ..KafkaConfig::default()
+        };
+        assert!(mtls.validate().is_ok());
+    }
+
+    #[test]
+    fn the_password_is_never_printed() {
+        let config = sasl();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2-kafka") && debug.contains("password: ***"), "{debug}");
+        let error = refused(KafkaConfig { username: String::new(), ..sasl() });
+        assert!(!error.contains("hunter2-kafka"));
+    }
+
+    #[test]
+    fn the_client_is_configured_for_tls_and_scram() {
+        let config = KafkaConfig { ca_file: Some("/etc/hostname".into()), ..sasl() };
+        let client = config.client_config();
+        assert_eq!(client.get("security.protocol"), Some("sasl_ssl"));
+        assert_eq!(client.get("sasl.mechanisms"), Some("SCRAM-SHA-512"));
+        assert_eq!(client.get("sasl.username"), Some("order-api"));
+        assert_eq!(client.get("ssl.ca.location"), Some("/etc/hostname"));
+        assert_eq!(client.get("enable.ssl.certificate.verification"), Some("true"));
+        assert_eq!(KafkaConfig::default().client_config().get("sasl.username"), None);
     }
 }

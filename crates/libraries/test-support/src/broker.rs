@@ -1,6 +1,10 @@
 //! An Apache Kafka broker of the test's own, for tests that stop the broker: the same
 //! broker as the local stack's (scripts/kafka: its libraries, its properties and its
-//! logging configuration), one KRaft node in a fresh temporary folder.
+//! logging configuration), one KRaft node in a fresh temporary folder, secured as those
+//! are: SASL_SSL for clients with the local stack's certificate, the controller on mutual
+//! TLS, StandardAuthorizer, and the super user `admin` with the local stack's password
+//! (test-support's `kafka_client("admin")`). No ACLs: the tests on a private broker are
+//! about the broker going away, not about who may do what.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -34,14 +38,26 @@ impl PrivateBroker {
         let controller = port_below_ephemeral_range();
         let dir = std::env::temp_dir().join(crate::unique_name("broker"));
         std::fs::create_dir_all(&dir).expect("broker folder");
+        // Kafka's PEM key store: the private key and its certificate in one file.
+        let (cert, key) = crate::kafka_server_tls();
+        let keystore = format!("{}{}", read(&key.display().to_string()), read(&cert.display().to_string()));
+        std::fs::write(dir.join("keystore.pem"), keystore).expect("broker key store");
+        let admin = crate::kafka_password(crate::KAFKA_ADMIN_USER);
         let properties = format!(
             "{}\n# a test's private broker\n\
-             listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}\n\
-             advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n\
+             listeners=SASL_SSL://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}\n\
+             advertised.listeners=SASL_SSL://127.0.0.1:{port}\n\
              controller.quorum.bootstrap.servers=127.0.0.1:{controller}\n\
-             log.dirs={}\n",
+             log.dirs={}\n\
+             ssl.keystore.location={}\n\
+             ssl.truststore.location={}\n\
+             listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"{}\" password=\"{}\";\n",
             read(SERVER_PROPERTIES),
-            dir.join("data").display()
+            dir.join("data").display(),
+            dir.join("keystore.pem").display(),
+            crate::kafka_ca_file().display(),
+            crate::KAFKA_ADMIN_USER,
+            admin.expose(),
         );
         std::fs::write(dir.join("server.properties"), properties).expect("broker properties");
         // Any 16 bytes in URL-safe base64 make a cluster id; one starting with '-' would
@@ -50,6 +66,8 @@ impl PrivateBroker {
         let formatted = java(&dir)
             .args(["kafka.tools.StorageTool", "format", "--standalone"])
             .arg(format!("--cluster-id={cluster_id}"))
+            .arg("--add-scram")
+            .arg(format!("SCRAM-SHA-512=[name={},password={}]", crate::KAFKA_ADMIN_USER, admin.expose()))
             .arg("--config")
             .arg(dir.join("server.properties"))
             .stdout(Stdio::null())
@@ -66,9 +84,15 @@ impl PrivateBroker {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// `config` pointed at this broker.
+    /// `config` pointed at this broker (as its super user).
     pub fn configure(&self, mut config: KafkaConfig) -> KafkaConfig {
+        let admin = crate::kafka_client(crate::KAFKA_ADMIN_USER);
         config.brokers = self.brokers();
+        config.security_protocol = admin.security_protocol;
+        config.sasl_mechanism = admin.sasl_mechanism;
+        config.username = admin.username;
+        config.password = admin.password;
+        config.ca_file = admin.ca_file;
         config
     }
 
@@ -93,7 +117,7 @@ impl PrivateBroker {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start the private broker ({e}); run `scripts/dev infra` first"));
         self.child = Some(child);
-        let config = KafkaConfig { brokers: self.brokers(), ..KafkaConfig::default() };
+        let config = self.configure(KafkaConfig::default());
         if let Err(error) = platform::kafka::wait_until_ready(&config, Duration::from_secs(90)).await {
             let log = std::fs::read_to_string(self.dir.join("broker.log")).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(20).collect();

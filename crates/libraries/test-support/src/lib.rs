@@ -3,7 +3,10 @@
 //!
 //! Where the servers are comes from the environment that `scripts/dev test` sets
 //! (`ORDERTRACK_TEST_POSTGRES_URL`, `..._REDIS_URL`, `..._KAFKA_BROKERS`, and
-//! `..._KAFKA_LIBS` for the private brokers); the defaults match that script's.
+//! `..._KAFKA_LIBS` for the private brokers); the defaults match that script's. The
+//! brokers take SASL_SSL only: the CA to trust is `ORDERTRACK_TEST_KAFKA_CA` and the
+//! SCRAM passwords are in the file `ORDERTRACK_TEST_KAFKA_SECRETS`, by default the
+//! checkout's `.state/tls/ca.crt` and `.state/secrets.env` (scripts/dev makes both).
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 mod broker;
@@ -15,11 +18,12 @@ pub mod service;
 pub mod tls;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel_async::RunQueryDsl;
 use platform::Secret;
-use platform::kafka::KafkaConfig;
+use platform::kafka::{KafkaConfig, SaslMechanism, SecurityProtocol};
 use platform::postgres::PostgresConfig;
 use platform::redis::RedisConfig;
 
@@ -41,6 +45,58 @@ pub fn redis_url() -> String {
 
 pub fn kafka_brokers() -> String {
     env_or("ORDERTRACK_TEST_KAFKA_BROKERS", "127.0.0.1:59093")
+}
+
+/// The local stack's state folder of this checkout (scripts/dev's `.state`).
+fn state_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../.state"))
+}
+
+/// The CA that signed the test brokers' certificate.
+pub fn kafka_ca_file() -> PathBuf {
+    std::env::var_os("ORDERTRACK_TEST_KAFKA_CA").map_or_else(|| state_dir().join("tls/ca.crt"), PathBuf::from)
+}
+
+/// The test brokers' certificate and key (the local stack's server certificate), for the
+/// private brokers.
+pub(crate) fn kafka_server_tls() -> (PathBuf, PathBuf) {
+    let tls = kafka_ca_file().parent().map(PathBuf::from).unwrap_or_default();
+    (tls.join("server.crt"), tls.join("server.key"))
+}
+
+/// The SASL user the tests connect as unless a test is about another: the brokers' super
+/// user (it creates each test's topics; each service's own user is refused on them,
+/// which the ACL tests show).
+pub const KAFKA_ADMIN_USER: &str = "admin";
+
+/// The SCRAM password of the test brokers' user `user`: the line
+/// `ORDERTRACK_KAFKA_PASSWORD_<USER>=` (upper case, `-` as `_`) of the local stack's
+/// secrets file (scripts/local-stack.txt).
+pub fn kafka_password(user: &str) -> Secret {
+    let file = std::env::var_os("ORDERTRACK_TEST_KAFKA_SECRETS")
+        .map_or_else(|| state_dir().join("secrets.env"), PathBuf::from);
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| {
+        panic!("cannot read the Kafka passwords in {} ({e}); run `scripts/dev infra` first", file.display())
+    });
+    let variable = format!("ORDERTRACK_KAFKA_PASSWORD_{}=", user.to_ascii_uppercase().replace('-', "_"));
+    text.lines()
+        .find_map(|line| line.strip_prefix(&variable))
+        .map(Secret::new)
+        .unwrap_or_else(|| panic!("no {variable}... in {}", file.display()))
+}
+
+/// Client settings of the test broker's user `user` (SASL_SSL, SCRAM-SHA-512), with the
+/// code's defaults otherwise; no topic prefix.
+pub fn kafka_client(user: &str) -> KafkaConfig {
+    KafkaConfig {
+        brokers: kafka_brokers(),
+        security_protocol: SecurityProtocol::SaslSsl,
+        sasl_mechanism: SaslMechanism::ScramSha512,
+        username: user.to_owned(),
+        password: kafka_password(user),
+        ca_file: Some(kafka_ca_file()),
+        ..KafkaConfig::default()
+    }
 }
 
 /// A name no other test uses: `t_<tag>_<12 hex digits>` (lower case, fit for a
@@ -85,11 +141,11 @@ pub fn redis_config(tag: &str) -> RedisConfig {
     }
 }
 
-/// Kafka settings with a topic prefix and consumer group of the test's own.
+/// Kafka settings with a topic prefix and consumer group of the test's own, as the
+/// brokers' super user over SASL_SSL.
 pub fn kafka_config(tag: &str) -> KafkaConfig {
     let prefix = format!("{}_", unique_name(tag));
     KafkaConfig {
-        brokers: kafka_brokers(),
         consumer_group: format!("{prefix}group"),
         topic_prefix: prefix,
         request_timeout_ms: 3000,
@@ -98,6 +154,7 @@ pub fn kafka_config(tag: &str) -> KafkaConfig {
         fetch_wait_max_ms: 500,
         fetch_min_bytes: 1,
         idempotence: true,
+        ..kafka_client(KAFKA_ADMIN_USER)
     }
 }
 

@@ -233,6 +233,32 @@ pub fn assert_common_bad_configurations(binary: &str, secrets: &[(&str, &str)], 
         &["unknown field", "prot", "ORDERTRACK_HTTP__PROT"],
     );
     assert_start_fails(binary, &[("ORDERTRACK_HTTP__PORT", "eighty")], 2, &["http.port", "ORDERTRACK_HTTP__PORT"]);
+    // Kafka's security settings: a combination that cannot be meant names its key, and
+    // the password never shows.
+    let mut env = secrets.to_vec();
+    env.extend([
+        ("ORDERTRACK_KAFKA__SECURITY_PROTOCOL", "sasl_ssl"),
+        ("ORDERTRACK_KAFKA__PASSWORD", "kafka-secret-pw"),
+    ]);
+    let line = assert_start_fails(
+        binary,
+        &env,
+        2,
+        &["kafka.username", "must be set when kafka.security_protocol is sasl_ssl"],
+    );
+    assert!(!line.contains("kafka-secret-pw"), "the Kafka password leaked: {line}");
+    let mut env = secrets.to_vec();
+    env.extend([("ORDERTRACK_KAFKA__SECURITY_PROTOCOL", "sasl_ssl"), ("ORDERTRACK_KAFKA__USERNAME", "a-service")]);
+    assert_start_fails(binary, &env, 2, &["kafka.password", "must be set"]);
+    let mut env = secrets.to_vec();
+    env.push(("ORDERTRACK_KAFKA__SECURITY_PROTOCOL", "sasl_plaintext"));
+    assert_start_fails(binary, &env, 2, &["sasl_plaintext", "ORDERTRACK_KAFKA__SECURITY_PROTOCOL"]);
+    let mut env = secrets.to_vec();
+    env.extend([
+        ("ORDERTRACK_KAFKA__SECURITY_PROTOCOL", "ssl"),
+        ("ORDERTRACK_KAFKA__CA_FILE", "/nonexistent/kafka-ca.crt"),
+    ]);
+    assert_start_fails(binary, &env, 2, &["kafka.ca_file", "/nonexistent/kafka-ca.crt is not a readable file"]);
     if with_postgres {
         let mut env = secrets.to_vec();
         env.push(("ORDERTRACK_POSTGRES__URL", "postgres://ordertrack:secret-pw@127.0.0.1:1/ordertrack"));
@@ -246,11 +272,9 @@ pub fn assert_common_bad_configurations(binary: &str, secrets: &[(&str, &str)], 
 /// environment, with `env` added (its secrets, other ports).
 pub async fn assert_process_stops_cleanly_on_sigterm(binary: &str, deps: &Dependencies, env: &[(&str, &str)]) {
     let port = free_port();
-    let mut vars: Vec<(&str, String)> = vec![
-        ("ORDERTRACK_HTTP__PORT", port.to_string()),
-        ("ORDERTRACK_KAFKA__BROKERS", deps.kafka.brokers.clone()),
-        ("ORDERTRACK_KAFKA__TOPIC_PREFIX", deps.kafka.topic_prefix.clone()),
-    ];
+    let kafka = deps.kafka.env_vars();
+    let mut vars: Vec<(&str, String)> = vec![("ORDERTRACK_HTTP__PORT", port.to_string())];
+    vars.extend(kafka.iter().map(|(key, value)| (key.as_str(), value.clone())));
     if deps.postgres.is_some() {
         vars.push(("ORDERTRACK_POSTGRES__URL", deps.postgres_config().url.expose().to_owned()));
     }
@@ -263,12 +287,14 @@ pub async fn assert_process_stops_cleanly_on_sigterm(binary: &str, deps: &Depend
 }
 
 /// The service's shipped configuration file (`config/<service>.toml`), loaded with the
-/// `secrets` it leaves to the environment; it must load.
+/// `secrets` it leaves to the environment (and the Kafka password, which every service's
+/// file leaves to `ORDERTRACK_KAFKA__PASSWORD`); it must load.
 pub fn load_shipped_config<C: ServiceConfig>(secrets: &[(&str, &str)]) -> C {
     let path = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../config"))
         .join(format!("{}.toml", C::SERVICE));
     assert!(path.exists(), "{}", path.display());
-    let env = secrets.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned()));
+    let kafka_password = [("ORDERTRACK_KAFKA__PASSWORD", "a-kafka-password")];
+    let env = kafka_password.iter().chain(secrets).map(|(key, value)| ((*key).to_owned(), (*value).to_owned()));
     let loaded: C = platform::config::load_from(Some(&path), env).expect("the shipped configuration loads");
     loaded
 }

@@ -7,6 +7,7 @@
 use diesel_migrations::EmbeddedMigrations;
 
 pub mod json_get;
+pub mod kafka_acls;
 pub mod scan_logs;
 
 /// A database of the system and the migrations that shape it.

@@ -41,6 +41,21 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         timeout_secs: u64,
     },
+    /// Print the Kafka ACLs of the system (crates/tools/admin/kafka-acls.txt), one binding a
+    /// line: `User:<user> TOPIC|GROUP LITERAL|PREFIXED <name> <OPERATION>`, all allowed from
+    /// any host. scripts/dev pipes them into scripts/kafka/CreateAcls.java (Kafka's Admin
+    /// API); for a production cluster they are the arguments of kafka-acls.sh.
+    KafkaAcls {
+        /// Put in front of every topic name (the deployment's kafka.topic_prefix).
+        #[arg(long, default_value = "")]
+        topic_prefix: String,
+        /// Print only the users the table names, one a line.
+        #[arg(long)]
+        users: bool,
+        /// Include the grants of the local stack only (`allow-local`: the simulator's).
+        #[arg(long)]
+        local: bool,
+    },
     /// Apply pending migrations (or revert all) of the databases given.
     Migrate {
         /// URL of the orders database.
@@ -127,6 +142,19 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let config: AdminConfig = platform::config::load()?;
             let brokers = kafka::wait_until_ready(&config.kafka, std::time::Duration::from_secs(timeout_secs)).await?;
             println!("    kafka ready: brokers {}", brokers.join(", "));
+        }
+        Command::KafkaAcls { topic_prefix, users, local } => {
+            let grants = admin::kafka_acls::parse(admin::kafka_acls::TABLE).map_err(anyhow::Error::msg)?;
+            let grants = admin::kafka_acls::for_deployment(grants, local);
+            if users {
+                for user in admin::kafka_acls::users(&grants) {
+                    println!("{user}");
+                }
+            } else {
+                for binding in admin::kafka_acls::bindings(&grants, &topic_prefix) {
+                    println!("{binding}");
+                }
+            }
         }
         Command::CourierToken { courier, hours } => {
             let config: AdminConfig = platform::config::load()?;

@@ -262,11 +262,11 @@ struct Floor {
 /// with the services' producer settings. Points count as accepted when acknowledged.
 async fn bare_producer(args: &TrackerArgs, brokers: &str) -> anyhow::Result<Floor> {
     use domain::events::{CourierLocations, Envelope, envelope::Payload};
-    use platform::kafka::{self, KafkaConfig, TopicSpec};
+    use platform::kafka::{self, TopicSpec};
     use prost::Message;
 
     println!("==> the floor: a bare producer sending the same batches to the broker at {brokers}");
-    let config = KafkaConfig { brokers: brokers.to_owned(), ..KafkaConfig::default() };
+    let config = kafka::settings_from_env(brokers)?;
     let topic = "bench_tracker_floor".to_owned();
     kafka::create_topics(&config, &[TopicSpec { name: topic.clone(), partitions: args.partitions }]).await?;
     let producer = kafka::producer(&config, "ordertrack-bench-floor")?;

@@ -29,10 +29,9 @@ pub async fn run(load: Arc<Load>, brokers: String, topic_prefix: String) {
 
 async fn probe(load: &Load, brokers: String, topic_prefix: String) -> anyhow::Result<()> {
     let config = KafkaConfig {
-        brokers,
         topic_prefix,
         consumer_group: "ordertrack-load-floor".to_owned(),
-        ..KafkaConfig::default()
+        ..kafka::settings_from_env(&brokers)?
     };
     let topic = format!("{}load_floor", config.topic_prefix);
     kafka::create_topics(&config, &[TopicSpec { name: topic.clone(), partitions: 1 }]).await?;

@@ -94,11 +94,10 @@ async fn applied_orders(client: &reqwest::Client, base: &str) -> f64 {
 
 pub async fn run(args: NotifierArgs) -> anyhow::Result<()> {
     let kafka = KafkaConfig {
-        brokers: args.brokers.clone(),
         topic_prefix: args.topic_prefix.clone(),
         idempotence: false,
         linger_ms: 5,
-        ..KafkaConfig::default()
+        ..platform::kafka::settings_from_env(&args.brokers)?
     };
     let producer = platform::kafka::producer(&kafka, "bench-notifier")?;
     let http = reqwest::Client::new();

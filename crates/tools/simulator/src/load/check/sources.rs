@@ -13,6 +13,7 @@ use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::events::{self as pb, Envelope, envelope::Payload};
 use domain::topics::Topic;
+use platform::kafka::KafkaConfig;
 use prost::Message as _;
 use rdkafka::Offset;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -61,15 +62,18 @@ pub async fn gather(record: &RunRecord) -> anyhow::Result<Gathered> {
     let timeline = read_timeline(&mut db, &numbers).await?;
     let mut ids: HashSet<String> = record.orders.iter().map(|o| o.id.clone()).collect();
     ids.extend(orders.iter().map(|o| o.id.clone()));
-    let (brokers, topic_prefix) = (record.brokers.clone(), record.topic_prefix.clone());
-    let events = tokio::task::spawn_blocking(move || read_events(&brokers, &topic_prefix, &ids, &prefix)).await??;
+    // The broker's security settings come from ORDERTRACK_KAFKA__* (scripts/dev: the
+    // simulator's own user).
+    let kafka = KafkaConfig {
+        topic_prefix: record.topic_prefix.clone(),
+        ..platform::kafka::settings_from_env(&record.brokers)?
+    };
+    let reader = kafka.clone();
+    let events = tokio::task::spawn_blocking(move || read_events(&reader, &ids, &prefix)).await??;
     let cdek_orders =
         if record.orders.iter().any(|o| o.cdek) { cdek_orders(&record.double).await? } else { Vec::new() };
-    let (brokers, topic_prefix) = (record.brokers.clone(), record.topic_prefix.clone());
-    let group_offsets = tokio::task::spawn_blocking(move || {
-        read_group_offsets(&brokers, &topic_prefix, &CONSUMER_GROUPS, GROUPS_CATCH_UP)
-    })
-    .await??;
+    let group_offsets =
+        tokio::task::spawn_blocking(move || read_group_offsets(&kafka, &CONSUMER_GROUPS, GROUPS_CATCH_UP)).await??;
     Ok(Gathered { orders, timeline, events, cdek_orders, group_offsets })
 }
 
@@ -157,9 +161,10 @@ async fn read_timeline(db: &mut AsyncPgConnection, numbers: &str) -> anyhow::Res
 
 /// Reads `order_created` and `order_updated` from the beginning up to their ends (the
 /// high watermarks when reading started), keeping the events of the run's orders.
-fn read_events(brokers: &str, topic_prefix: &str, ids: &HashSet<String>, prefix: &str) -> anyhow::Result<Vec<Event>> {
-    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", brokers)
+fn read_events(kafka: &KafkaConfig, ids: &HashSet<String>, prefix: &str) -> anyhow::Result<Vec<Event>> {
+    let (brokers, topic_prefix) = (&kafka.brokers, &kafka.topic_prefix);
+    let consumer: BaseConsumer = kafka
+        .client_config()
         .set("group.id", format!("ordertrack-sim-check-{}", uuid::Uuid::new_v4().simple()))
         .set("enable.auto.commit", "false")
         .set("log_level", "3")
@@ -221,15 +226,15 @@ fn read_events(brokers: &str, topic_prefix: &str, ids: &HashSet<String>, prefix:
 /// reached its end or `wait` has passed. Only asks (OffsetFetch); it joins no group, so
 /// the services' consumers are not disturbed.
 pub fn read_group_offsets(
-    brokers: &str,
-    topic_prefix: &str,
+    kafka: &KafkaConfig,
     groups: &[(&str, &[Topic])],
     wait: Duration,
 ) -> anyhow::Result<Vec<GroupOffset>> {
+    let (brokers, topic_prefix) = (&kafka.brokers, &kafka.topic_prefix);
     let timeout = Duration::from_secs(10);
     let client = |group: &str| -> anyhow::Result<BaseConsumer> {
-        rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", brokers)
+        kafka
+            .client_config()
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("log_level", "3")
@@ -397,8 +402,8 @@ mod tests {
         }
         let (lagging, silent) = (format!("{}lagging", kafka.topic_prefix), format!("{}silent", kafka.topic_prefix));
         let commit = |group: &str, offset: i64| {
-            let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-                .set("bootstrap.servers", &kafka.brokers)
+            let consumer: BaseConsumer = kafka
+                .client_config()
                 .set("group.id", group)
                 .set("enable.auto.commit", "false")
                 .create()
@@ -407,9 +412,8 @@ mod tests {
             offsets.add_partition_offset(&topic, 0, Offset::Offset(offset)).expect("an offset");
             consumer.commit(&offsets, CommitMode::Sync).expect("committed");
         };
-        let read = |groups: &[(&str, &[Topic])]| {
-            read_group_offsets(&kafka.brokers, &kafka.topic_prefix, groups, Duration::from_secs(2)).expect("read")
-        };
+        let read =
+            |groups: &[(&str, &[Topic])]| read_group_offsets(&kafka, groups, Duration::from_secs(2)).expect("read");
         let topics: &[Topic] = &[Topic::OrderCommands];
 
         commit(&lagging, 2);
