@@ -235,7 +235,7 @@ impl Stack {
     }
 
     async fn sql(&self, statement: &str) {
-        let mut conn = AsyncPgConnection::establish(&self.logistics_db).await.unwrap();
+        let mut conn = platform::postgres::connect_once(&self.logistics_db).await.unwrap();
         diesel::sql_query(statement).execute(&mut conn).await.unwrap();
     }
 
@@ -245,7 +245,7 @@ impl Stack {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             count: i64,
         }
-        let mut conn = AsyncPgConnection::establish(&self.logistics_db).await.unwrap();
+        let mut conn = platform::postgres::connect_once(&self.logistics_db).await.unwrap();
         let counted: Count =
             diesel::sql_query(format!("SELECT count(*) AS count FROM webhook_inbox WHERE {condition}"))
                 .get_result(&mut conn)

@@ -19,7 +19,7 @@ async fn inbox_rows(database: &str) -> i64 {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         count: i64,
     }
-    let mut conn = AsyncPgConnection::establish(database).await.unwrap();
+    let mut conn = platform::postgres::connect_once(database).await.unwrap();
     let counted: Count =
         diesel::sql_query("SELECT count(*) AS count FROM webhook_inbox").get_result(&mut conn).await.unwrap();
     counted.count
