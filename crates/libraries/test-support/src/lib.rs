@@ -49,6 +49,20 @@ pub fn redis_url() -> String {
     env_or("ORDERTRACK_TEST_REDIS_URL", "rediss://default:ordertrack@127.0.0.1:56379/1")
 }
 
+/// A secret of the local stack (scripts/local-stack.txt): the variable `name`, which
+/// `scripts/dev test` exports, else its line in this checkout's `.state/secrets.env`.
+pub fn stack_secret(name: &str) -> String {
+    if let Ok(value) = std::env::var(name) {
+        return value;
+    }
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../.state/secrets.env");
+    let text = std::fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("{name} is not set and {file} cannot be read ({e}); run `scripts/dev infra` first"));
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix('=').map(str::to_owned))
+        .unwrap_or_else(|| panic!("{name} is not set, nor in {file}; run `scripts/dev infra` first"))
+}
+
 /// `url` with its `host:port` replaced by `address` (user, path and query kept): a URL
 /// through a [`TcpProxy`], or to another server.
 pub fn with_address(url: &str, address: &str) -> String {
