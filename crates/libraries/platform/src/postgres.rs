@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use futures::FutureExt;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;

@@ -91,8 +91,7 @@ pub fn pool(config: &RedisConfig) -> anyhow::Result<RedisPool> {
             .get_connection_info()
             .clone();
     }
-    let info = info
-        .set_tcp_settings(deadpool_redis::redis::io::tcp::TcpSettings::default().set_nodelay(true));
+    let info = info.set_tcp_settings(deadpool_redis::redis::io::tcp::TcpSettings::default().set_nodelay(true));
     let manager = deadpool_redis::Manager::new(info).map_err(|error| invalid(&error))?;
     Pool::builder(manager)
         .max_size(config.pool_size)

@@ -26,10 +26,8 @@ async fn postgres_answers_over_tls_checked_against_the_ca() {
         #[diesel(sql_type = diesel::sql_types::Bool)]
         ssl: bool,
     }
-    let rows: Vec<Ssl> = diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-        .load(&mut conn)
-        .await
-        .unwrap();
+    let rows: Vec<Ssl> =
+        diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").load(&mut conn).await.unwrap();
     assert!(rows.iter().all(|row| row.ssl) && rows.len() == 1, "the test connection is not encrypted");
 }
 
@@ -54,10 +52,8 @@ async fn the_client_refuses_a_postgres_whose_certificate_its_ca_did_not_sign() {
 
 #[tokio::test]
 async fn postgres_settings_that_would_fall_back_to_plaintext_fail_validation() {
-    let config = PostgresConfig {
-        url: Secret::new(postgres_url_with("sslmode=prefer")),
-        ..test_support::postgres_config("x")
-    };
+    let config =
+        PostgresConfig { url: Secret::new(postgres_url_with("sslmode=prefer")), ..test_support::postgres_config("x") };
     let error = config.validate().unwrap_err().to_string();
     assert!(error.contains("postgres.url") && error.contains("sslmode=prefer"), "{error}");
 }
@@ -114,7 +110,8 @@ async fn a_service_redis_user_reaches_only_its_own_keys_and_commands() {
     let mut tracker = tracker.get().await.unwrap();
     let mut orders = orders.get().await.unwrap();
 
-    let own: Option<String> = redis::cmd("HGET").arg("tracker:courier:t_acl").arg("t").query_async(&mut tracker).await.unwrap();
+    let own: Option<String> =
+        redis::cmd("HGET").arg("tracker:courier:t_acl").arg("t").query_async(&mut tracker).await.unwrap();
     assert_eq!(own, None);
     let other = redis::cmd("HGET").arg("order:t_acl").arg("b").query_async::<Option<String>>(&mut tracker).await;
     let error = other.unwrap_err().to_string();

@@ -40,7 +40,10 @@ pub fn tls_ca() -> String {
 /// with `sslmode=verify-full` and the CA.
 pub fn postgres_admin_url() -> String {
     std::env::var("ORDERTRACK_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-        format!("postgres://ordertrack:ordertrack@127.0.0.1:55432/postgres?sslmode=verify-full&sslrootcert={}", tls_ca())
+        format!(
+            "postgres://ordertrack:ordertrack@127.0.0.1:55432/postgres?sslmode=verify-full&sslrootcert={}",
+            tls_ca()
+        )
     })
 }
 

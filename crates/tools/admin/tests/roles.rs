@@ -122,10 +122,12 @@ async fn no_role_of_the_stack_is_mighty_and_each_connects_to_its_own_database_on
     // The tracker's role logs in to its database, not to the orders'.
     let tracker = |database| login("ordertrack_tracker", "ORDERTRACK_PG_TRACKER_PASSWORD", database);
     postgres::connect_once(&tracker("ordertrack_tracker")).await.unwrap();
-    let refused = postgres::connect_once(&tracker("ordertrack")).await.err().expect("the tracker reached the orders database");
+    let refused =
+        postgres::connect_once(&tracker("ordertrack")).await.err().expect("the tracker reached the orders database");
     assert!(refused.to_string().contains("permission denied for database"), "{refused}");
     let api = |database| login("ordertrack_order_api", "ORDERTRACK_PG_ORDER_API_PASSWORD", database);
     postgres::connect_once(&api("ordertrack")).await.unwrap();
-    let refused = postgres::connect_once(&api("ordertrack_logistics")).await.err().expect("order-api reached logistics");
+    let refused =
+        postgres::connect_once(&api("ordertrack_logistics")).await.err().expect("order-api reached logistics");
     assert!(refused.to_string().contains("permission denied for database"), "{refused}");
 }

@@ -54,7 +54,7 @@ struct OrdersArgs {
     relays: Vec<String>,
     /// The Postgres server for the pgbench ceiling (a database `ordertrack_bench` is made
     /// there): `postgres://user:password@host:port[?sslmode=verify-full&sslrootcert=<CA>]`.
-    #[arg(long, default_value = "postgres://ordertrack:ordertrack@127.0.0.1:55432")]
+    #[arg(long, default_value = "postgres://ordertrack:ordertrack@127.0.0.1:55432?sslmode=verify-full&sslrootcert=.state/tls/ca.crt")]
     postgres: String,
     /// The pgbench binary.
     #[arg(long, default_value = "pgbench")]
@@ -251,9 +251,10 @@ async fn wait_published(client: &reqwest::Client, relays: &[String], before: u64
 /// its rate and who held the cores (the first and last seconds left out).
 async fn pgbench_inserts(args: &OrdersArgs) -> anyhow::Result<(f64, Vec<cpu::Share>)> {
     // `postgres://user:password@host:port`, with the TLS settings as a query if any.
-    let (server, query) = args.postgres.split_once('?').map_or((args.postgres.as_str(), String::new()), |(server, query)| {
-        (server, format!("?{query}"))
-    });
+    let (server, query) = args
+        .postgres
+        .split_once('?')
+        .map_or((args.postgres.as_str(), String::new()), |(server, query)| (server, format!("?{query}")));
     let admin = format!("{server}/postgres{query}");
     let database = format!("{server}/ordertrack_bench{query}");
     let psql = |url: &str, sql: &str| {
