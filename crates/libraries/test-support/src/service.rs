@@ -249,7 +249,9 @@ pub async fn assert_process_stops_cleanly_on_sigterm(binary: &str, deps: &Depend
         vars.push(("ORDERTRACK_POSTGRES__URL", deps.postgres_config().url.expose().to_owned()));
     }
     if deps.redis.is_some() {
-        vars.push(("ORDERTRACK_REDIS__URL", deps.redis_config().url.expose().to_owned()));
+        let redis = deps.redis_config();
+        vars.push(("ORDERTRACK_REDIS__URL", redis.url.expose().to_owned()));
+        vars.push(("ORDERTRACK_REDIS__CA_FILE", redis.ca_file));
     }
     vars.extend(env.iter().map(|(key, value)| (*key, (*value).to_owned())));
     let vars: Vec<(&str, &str)> = vars.iter().map(|(key, value)| (*key, value.as_str())).collect();
