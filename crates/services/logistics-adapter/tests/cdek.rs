@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cdek_double::{CdekDouble, DoubleConfig};
 use diesel::QueryableByName;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use domain::events as pb;
 use logistics_adapter::cdek::{CdekClient, ClientSettings};
 use logistics_adapter::config::CdekConfig;

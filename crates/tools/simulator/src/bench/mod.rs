@@ -54,7 +54,10 @@ struct OrdersArgs {
     relays: Vec<String>,
     /// The Postgres server for the pgbench ceiling (a database `ordertrack_bench` is made
     /// there): `postgres://user:password@host:port[?sslmode=verify-full&sslrootcert=<CA>]`.
-    #[arg(long, default_value = "postgres://ordertrack:ordertrack@127.0.0.1:55432?sslmode=verify-full&sslrootcert=.state/tls/ca.crt")]
+    #[arg(
+        long,
+        default_value = "postgres://ordertrack:ordertrack@127.0.0.1:55432?sslmode=verify-full&sslrootcert=.state/tls/ca.crt"
+    )]
     postgres: String,
     /// The pgbench binary.
     #[arg(long, default_value = "pgbench")]
