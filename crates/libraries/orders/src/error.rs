@@ -17,6 +17,8 @@ pub enum OrdersError {
     DuplicateStoreOrderNumber(String),
     #[error("this idempotency key was used with a different request")]
     IdempotencyKeyReused,
+    #[error("the response saved under this idempotency key cannot be opened with the configured keys")]
+    SavedResponseUnreadable,
     #[error(transparent)]
     Command(#[from] CommandError),
     #[error("the database is unavailable: {0}")]
@@ -77,6 +79,14 @@ impl Answerable for OrdersError {
                 "idempotency_key_reused",
                 "this idempotency key was already used with a different request",
             ),
+            // The response was sealed under a key this service no longer has (rotated
+            // without keeping it as the previous key). Nothing is written; the order, if
+            // it was created, is found by its store order number.
+            OrdersError::SavedResponseUnreadable => Answer::new(
+                Kind::Refused,
+                "idempotency_response_unavailable",
+                "the response saved under this idempotency key can no longer be replayed; look the order up by its store_order_number",
+            ),
             OrdersError::Command(CommandError::Invalid(field)) => Answer::invalid(field),
             OrdersError::Command(CommandError::Transition(transition)) => {
                 Answer::new(Kind::Refused, transition.code(), transition.to_string())
@@ -111,6 +121,7 @@ mod tests {
         assert_eq!(row(OrdersError::VersionConflict { expected: 1, current: 2 }), ("version_conflict", 409, 10));
         assert_eq!(row(OrdersError::DuplicateStoreOrderNumber("A-1".into())), ("duplicate_store_order_number", 409, 6));
         assert_eq!(row(OrdersError::IdempotencyKeyReused), ("idempotency_key_reused", 422, 9));
+        assert_eq!(row(OrdersError::SavedResponseUnreadable), ("idempotency_response_unavailable", 409, 9));
         let field = FieldError::new("message", "required", "is required");
         assert_eq!(row(OrdersError::Command(CommandError::Invalid(field))), ("validation_failed", 400, 3));
         let transition = TransitionError::Final { status: OrderStatus::Delivered };

@@ -14,6 +14,7 @@ use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 pub mod context;
 pub mod error;
+pub mod saved_responses;
 pub mod settings;
 pub mod store;
 pub mod tracking_token;

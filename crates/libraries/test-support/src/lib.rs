@@ -13,6 +13,7 @@ pub mod limits;
 mod proxy;
 pub mod security_review;
 pub mod service;
+pub mod tls;
 
 use std::future::Future;
 use std::time::Duration;
@@ -154,6 +155,9 @@ pub async fn create_system_topics(config: &KafkaConfig) {
     let topics = platform::kafka::system_topics(config, 2);
     platform::kafka::create_topics(config, &topics).await.expect("create test topics");
 }
+
+/// `[orders] saved_response_key` of the order services under test.
+pub const SAVED_RESPONSE_KEY: &str = "test-saved-response-key-0123456789abcdef";
 
 /// A logger for services under test: JSON lines of warnings and worse, on stdout
 /// (which the test harness captures and shows for failing tests).

@@ -61,6 +61,8 @@ struct Stack {
     http: reqwest::Client,
     /// order-grpc, then the adapter (stopped in the reverse order).
     apps: Vec<Started>,
+    /// order-grpc's certificate and key (it serves TLS, as in `scripts/dev up`).
+    _grpc_tls: test_support::tls::TlsFiles,
 }
 
 impl Stack {
@@ -78,8 +80,17 @@ impl Stack {
         .await
         .unwrap();
 
+        let grpc_ca = test_support::tls::TestCa::new(tag);
+        let grpc_tls = grpc_ca.server_files();
         let grpc_config = order_grpc::Config {
-            grpc: GrpcConfig { host: "127.0.0.1".into(), port: 0, health_interval_ms: 200 },
+            grpc: GrpcConfig {
+                host: "127.0.0.1".into(),
+                port: 0,
+                health_interval_ms: 200,
+                tls_cert_file: Some(grpc_tls.cert()),
+                tls_key_file: Some(grpc_tls.key()),
+                tls_client_ca_file: None,
+            },
             http: HttpConfig::with_port(0),
             postgres: test_support::postgres_config(&test_support::fresh_database(tag).await),
             redis: test_support::redis_config(tag),
@@ -92,11 +103,14 @@ impl Stack {
                 storefront_keys: BTreeMap::new(),
                 service_keys: BTreeMap::from([("tests".to_owned(), Secret::new(SERVICE_KEY))]),
             },
-            orders: OrdersSettings::default(),
+            orders: OrdersSettings {
+                saved_response_key: Secret::new(test_support::SAVED_RESPONSE_KEY),
+                ..OrdersSettings::default()
+            },
         };
         let grpc_app = Started::start::<order_grpc::Application>(grpc_config).await;
         let grpc_port = grpc_app.grpc_port.expect("order-grpc serves gRPC");
-        let channel = Channel::from_shared(format!("http://127.0.0.1:{grpc_port}")).unwrap().connect().await.unwrap();
+        let channel = test_support::tls::grpc_channel(grpc_port, Some(grpc_ca.client_tls())).await.unwrap();
         let grpc =
             OrderServiceClient::with_interceptor(channel, with_key as fn(Request<()>) -> Result<Request<()>, Status>);
 
@@ -128,7 +142,7 @@ impl Stack {
         let adapter_app = Started::start_ready::<Application>(config).await;
         let adapter = adapter_app.base.clone();
         let apps = vec![grpc_app, adapter_app];
-        Self { double, grpc, adapter, logistics_db, http: reqwest::Client::new(), apps }
+        Self { double, grpc, adapter, logistics_db, http: reqwest::Client::new(), apps, _grpc_tls: grpc_tls }
     }
 
     async fn stop(self) {

@@ -71,6 +71,114 @@ async fn the_same_idempotency_key_and_body_get_the_same_answer_and_one_order() {
     app.stop().await;
 }
 
+/// Every text the orders database and the Redis cache hold (the idempotency keys'
+/// saved responses, every order column as text, every cached value of this test's app).
+async fn everything_at_rest(app: &TestApp) -> String {
+    use diesel::QueryableByName;
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Text {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        text: String,
+    }
+    let mut conn = platform::postgres::connect_once(app.config.postgres.url.expose()).await.unwrap();
+    let mut all = String::new();
+    for query in [
+        "SELECT response_body::text AS text FROM idempotency_keys",
+        "SELECT o::text AS text FROM orders o",
+        "SELECT t::text AS text FROM order_timeline t",
+        "SELECT payload::text AS text FROM outbox",
+    ] {
+        let rows: Vec<Text> = diesel::sql_query(query).load(&mut conn).await.unwrap();
+        all.extend(rows.into_iter().map(|row| row.text + "\n"));
+    }
+    let redis = platform::redis::pool(&app.config.redis).unwrap();
+    let mut redis = redis.get().await.unwrap();
+    let keys: Vec<String> = deadpool_redis::redis::cmd("KEYS")
+        .arg(format!("{}*", app.config.redis.key_prefix))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(!keys.is_empty(), "the order's view is cached");
+    for key in keys {
+        let kind: String = deadpool_redis::redis::cmd("TYPE").arg(&key).query_async(&mut redis).await.unwrap();
+        assert!(
+            ["string", "hash", "set", "zset", "list"].contains(&kind.as_str()),
+            "a Redis value of type {kind} at {key}: teach this scan to read it"
+        );
+        let read = match kind.as_str() {
+            "string" => deadpool_redis::redis::cmd("GET").arg(&key).clone(),
+            "hash" => deadpool_redis::redis::cmd("HGETALL").arg(&key).clone(),
+            "set" => deadpool_redis::redis::cmd("SMEMBERS").arg(&key).clone(),
+            "zset" => deadpool_redis::redis::cmd("ZRANGE").arg(&key).arg(0).arg(-1).clone(),
+            _ => deadpool_redis::redis::cmd("LRANGE").arg(&key).arg(0).arg(-1).clone(),
+        };
+        let values: Vec<Vec<u8>> = match kind.as_str() {
+            "string" => vec![read.query_async::<Vec<u8>>(&mut redis).await.unwrap()],
+            _ => read.query_async(&mut redis).await.unwrap(),
+        };
+        all.extend(values.iter().map(|value| String::from_utf8_lossy(value).into_owned()));
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_live_tracking_link_is_kept_at_rest_and_idempotency_keys_expire() {
+    let app = TestApp::spawn("at-rest").await;
+    let create = |number: &str, key: &str| {
+        app.client
+            .post(format!("{}/orders", app.base))
+            .bearer_auth(KEY_A)
+            .header("Idempotency-Key", key)
+            .json(&order_body(number))
+            .send()
+    };
+    let first = create("R-1", "rest-1").await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: serde_json::Value = first.json().await.unwrap();
+    let token = first["tracking"]["token"].as_str().unwrap().to_owned();
+    let id = first["id"].as_str().unwrap().to_owned();
+    // Read it back, so its view is cached in Redis too.
+    let read = app.get(&format!("/orders/{id}"), KEY_A).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+
+    let at_rest = everything_at_rest(&app).await;
+    assert!(at_rest.contains(&id), "the scan reads the order's rows");
+    assert!(!at_rest.contains(&token), "a live tracking token at rest: {at_rest}");
+
+    // The replay still answers with the working link.
+    let replay = create("R-1", "rest-1").await.unwrap();
+    assert!(replay.headers().contains_key("idempotent-replayed"));
+    let replayed: serde_json::Value = replay.json().await.unwrap();
+    assert_eq!(replayed, first);
+    let page = app.call(reqwest::Method::GET, &format!("/track/{token}"), None, None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+
+    // A day later the key is free: the same key with another request makes a new order,
+    // where before it was refused as reused.
+    let mut conn = platform::postgres::connect_once(app.config.postgres.url.expose()).await.unwrap();
+    use diesel_async::RunQueryDsl;
+    let age = diesel::sql_query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'");
+    age.clone().execute(&mut conn).await.unwrap();
+    let again = create("R-2", "rest-1").await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert!(!again.headers().contains_key("idempotent-replayed"));
+
+    // Expired keys are pruned (at start, then every few minutes) and counted.
+    age.execute(&mut conn).await.unwrap();
+    let other = TestApp::spawn_with(app.config.clone()).await;
+    let pruned = test_support::eventually("the pruner deletes the expired key", Duration::from_secs(20), || async {
+        let pruned = other.metric("ordertrack_idempotency_keys_pruned_total", &[]).await;
+        (pruned >= 1.0).then_some(pruned)
+    })
+    .await;
+    assert_eq!(pruned, 1.0);
+    let left = diesel::sql_query("SELECT 1 FROM idempotency_keys").execute(&mut conn).await.unwrap();
+    assert_eq!(left, 0);
+    other.stop().await;
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn n_concurrent_creates_publish_exactly_n_order_created_events() {
     let app = TestApp::spawn("concurrent").await;

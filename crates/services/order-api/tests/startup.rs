@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use order_api::config::TrackingConfig;
 use order_api::{Application, Config};
+use orders::OrdersSettings;
 use platform::Secret;
 use platform::http::HttpConfig;
 use platform::keys::AuthSettings;
@@ -25,16 +26,20 @@ fn config(deps: &Dependencies) -> Config {
             service_keys: BTreeMap::new(),
         },
         tracking: TrackingConfig { ticket_secret: Secret::new(TICKET_SECRET), ..TrackingConfig::default() },
-        orders: Default::default(),
+        orders: OrdersSettings { saved_response_key: Secret::new(SAVED_RESPONSE_KEY), ..Default::default() },
         web: Default::default(),
     }
 }
 
 const STORE_KEY: &str = "a-storefront-key-0123456789";
 const TICKET_SECRET: &str = "a-ticket-secret-0123456789-0123456789";
+const SAVED_RESPONSE_KEY: &str = "a-saved-response-key-0123456789-0123456789";
 /// The secrets every start needs, as environment variables.
-const SECRETS: [(&str, &str); 2] =
-    [("ORDERTRACK_AUTH__STOREFRONT_KEYS__SHOP", STORE_KEY), ("ORDERTRACK_TRACKING__TICKET_SECRET", TICKET_SECRET)];
+const SECRETS: [(&str, &str); 3] = [
+    ("ORDERTRACK_AUTH__STOREFRONT_KEYS__SHOP", STORE_KEY),
+    ("ORDERTRACK_TRACKING__TICKET_SECRET", TICKET_SECRET),
+    ("ORDERTRACK_ORDERS__SAVED_RESPONSE_KEY", SAVED_RESPONSE_KEY),
+];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ready_on_port_zero_and_not_ready_while_a_dependency_is_away() {
@@ -50,9 +55,15 @@ fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
     service::assert_start_fails(BINARY, &[], 2, &["auth.storefront_keys"]);
     service::assert_start_fails(
         BINARY,
-        &[SECRETS[0], ("ORDERTRACK_TRACKING__TICKET_SECRET", "short")],
+        &[SECRETS[0], SECRETS[2], ("ORDERTRACK_TRACKING__TICKET_SECRET", "short")],
         2,
         &["tracking.ticket_secret", "at least 32"],
+    );
+    service::assert_start_fails(
+        BINARY,
+        &[SECRETS[0], SECRETS[1], ("ORDERTRACK_ORDERS__SAVED_RESPONSE_KEY", "short")],
+        2,
+        &["orders.saved_response_key", "at least 32"],
     );
 }
 

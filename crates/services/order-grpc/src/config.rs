@@ -9,6 +9,7 @@ use platform::logging::LogConfig;
 use platform::postgres::PostgresConfig;
 use platform::redis::RedisConfig;
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -32,11 +33,26 @@ pub struct GrpcConfig {
     pub port: u16,
     /// How often the standard gRPC health service re-checks the dependencies.
     pub health_interval_ms: u64,
+    /// TLS: the server's certificate chain (PEM, its own certificate first). Set with
+    /// `tls_key_file`, the port serves TLS only (health and reflection too). Unset or
+    /// empty: plaintext.
+    pub tls_cert_file: Option<PathBuf>,
+    /// TLS: the private key of `tls_cert_file` (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub tls_key_file: Option<PathBuf>,
+    /// Mutual TLS: every client must present a certificate signed by a CA of this PEM file.
+    pub tls_client_ca_file: Option<PathBuf>,
 }
 
 impl Default for GrpcConfig {
     fn default() -> Self {
-        Self { host: "127.0.0.1".into(), port: 50051, health_interval_ms: 2000 }
+        Self {
+            host: "127.0.0.1".into(),
+            port: 50051,
+            health_interval_ms: 2000,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_client_ca_file: None,
+        }
     }
 }
 
@@ -63,6 +79,8 @@ impl ServiceConfig for Config {
             return Err(ConfigError::invalid("grpc.host", "must not be empty"));
         }
         ConfigError::require_at_least_one([("grpc.health_interval_ms", self.grpc.health_interval_ms)])?;
+        // The files are read and checked here, so a bad one stops the start at once.
+        crate::grpc::tls::server_config(&self.grpc)?;
         self.http.validate("http")?;
         self.postgres.validate()?;
         self.redis.validate()?;

@@ -75,6 +75,8 @@ impl Service for Application {
         let locations = LocationHandler::new(orders.clone(), log.new(o!("consumer" => "courier_locations")));
         let hub = TrackHub::default();
 
+        // Checked by the config's validation already; read again here for the server.
+        let grpc_server = grpc::server(grpc::tls::server_config(&config.grpc)?)?;
         let address = format!("{}:{}", config.grpc.host, config.grpc.port);
         let grpc_listener = tokio::net::TcpListener::bind(&address)
             .await
@@ -86,8 +88,10 @@ impl Service for Application {
         let http_port = supervisor.serve_http(&config.http, metrics, readiness.clone(), |_| {})?;
         let service = OrderGrpc::new(orders, hub.clone(), log.clone());
         let health_interval = Duration::from_millis(config.grpc.health_interval_ms);
-        supervisor
-            .spawn("grpc", grpc::serve(grpc_listener, service, keys, readiness, health_interval, shutdown.clone()));
+        supervisor.spawn(
+            "grpc",
+            grpc::serve(grpc_listener, grpc_server, service, keys, readiness, health_interval, shutdown.clone()),
+        );
         context.supervise(&mut supervisor);
         supervisor.spawn(
             "order-commands-consumer",
@@ -118,7 +122,7 @@ impl Service for Application {
         );
         supervisor.spawn("track-feed", hub.feed(track_consumer, shutdown, log.new(o!("consumer" => "track_feed"))));
         supervisor.flush_on_stop(producer);
-        info!(log, "order-grpc started"; "grpc_port" => grpc_port, "http_port" => http_port,
+        info!(log, "order-grpc started"; "grpc_port" => grpc_port, "grpc_transport" => grpc::tls::mode(&config.grpc), "http_port" => http_port,
             "postgres" => config.postgres.redacted_url(), "redis" => config.redis.redacted_url(),
             "kafka" => &config.kafka.brokers);
         Ok(Running::new(http_port, supervisor, logging).with_grpc_port(grpc_port))

@@ -22,6 +22,7 @@ use platform::kafka::KafkaConfig;
 use platform::keys::AuthSettings;
 use prost::Message;
 use test_support::service::Started;
+use test_support::tls::{TestCa, TlsFiles};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
@@ -37,6 +38,9 @@ struct TestGrpc {
     kafka: KafkaConfig,
     postgres_url: String,
     app: Started,
+    /// The CA that signed the server's certificate; clients trust it alone.
+    ca: TestCa,
+    _tls: TlsFiles,
 }
 
 fn with_key(mut request: Request<()>) -> Result<Request<()>, Status> {
@@ -44,8 +48,9 @@ fn with_key(mut request: Request<()>) -> Result<Request<()>, Status> {
     Ok(request)
 }
 
-async fn channel(port: u16) -> Channel {
-    Channel::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await.unwrap()
+/// A channel over TLS to order-grpc, trusting `ca` alone.
+async fn channel(ca: &TestCa, port: u16) -> Channel {
+    test_support::tls::grpc_channel(port, Some(ca.client_tls())).await.unwrap()
 }
 
 impl TestGrpc {
@@ -53,8 +58,17 @@ impl TestGrpc {
         let kafka = test_support::kafka_config(tag);
         test_support::create_system_topics(&kafka).await;
         let postgres_url = test_support::fresh_database(tag).await;
+        let ca = TestCa::new(tag);
+        let tls = ca.server_files();
         let config = Config {
-            grpc: GrpcConfig { host: "127.0.0.1".into(), port: 0, health_interval_ms: 200 },
+            grpc: GrpcConfig {
+                host: "127.0.0.1".into(),
+                port: 0,
+                health_interval_ms: 200,
+                tls_cert_file: Some(tls.cert()),
+                tls_key_file: Some(tls.key()),
+                tls_client_ca_file: None,
+            },
             http: HttpConfig::with_port(0),
             postgres: test_support::postgres_config(&postgres_url),
             redis: test_support::redis_config(tag),
@@ -64,15 +78,18 @@ impl TestGrpc {
                 storefront_keys: BTreeMap::new(),
                 service_keys: BTreeMap::from([("courier-tracker".to_owned(), Secret::new(SERVICE_KEY))]),
             },
-            orders: OrdersSettings::default(),
+            orders: OrdersSettings {
+                saved_response_key: Secret::new(test_support::SAVED_RESPONSE_KEY),
+                ..OrdersSettings::default()
+            },
         };
         let app = Started::start::<Application>(config).await;
         let port = app.grpc_port.expect("order-grpc serves gRPC");
         let client = OrderServiceClient::with_interceptor(
-            channel(port).await,
+            channel(&ca, port).await,
             with_key as fn(Request<()>) -> Result<Request<()>, Status>,
         );
-        Self { client, port, kafka, postgres_url, app }
+        Self { client, port, kafka, postgres_url, app, ca, _tls: tls }
     }
 
     async fn stop(self) {
@@ -256,7 +273,7 @@ async fn every_rpc_works_and_refuses_bad_input_with_a_reason() {
     assert_eq!(bad_status.code(), Code::InvalidArgument);
 
     // Without a key, or with a wrong one: refused.
-    let mut anonymous = OrderServiceClient::new(channel(grpc.port).await);
+    let mut anonymous = OrderServiceClient::new(channel(&grpc.ca, grpc.port).await);
     let refused = anonymous.get_order(proto::GetOrderRequest { order_id: id.clone() }).await.unwrap_err();
     assert_eq!((refused.code(), reason(&refused).as_str()), (Code::Unauthenticated, "missing_api_key"));
     let mut request = Request::new(proto::GetOrderRequest { order_id: id.clone() });
@@ -440,7 +457,7 @@ async fn reflection_lists_the_order_service() {
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
     let grpc = TestGrpc::spawn("reflection").await;
-    let mut client = ServerReflectionClient::new(channel(grpc.port).await);
+    let mut client = ServerReflectionClient::new(channel(&grpc.ca, grpc.port).await);
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),

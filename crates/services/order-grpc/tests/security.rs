@@ -19,6 +19,7 @@ use platform::keys::AuthSettings;
 use prost::Message;
 use test_support::security_review;
 use test_support::service::Started;
+use test_support::tls::{TestCa, TlsFiles};
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_types::StatusExt;
@@ -26,12 +27,22 @@ use tonic_types::StatusExt;
 const SERVICE_KEY: &str = "billing-service-key-0123456789";
 const STOREFRONT_KEY: &str = "key-of-shop-a-0123456789";
 
-async fn spawn(tag: &str) -> (Started, u16) {
+/// order-grpc over TLS, the CA its certificate is from and the files.
+async fn spawn(tag: &str) -> (Started, u16, TestCa, TlsFiles) {
     let kafka = test_support::kafka_config(tag);
     test_support::create_system_topics(&kafka).await;
     let postgres_url = test_support::fresh_database(tag).await;
+    let ca = TestCa::new(tag);
+    let tls = ca.server_files();
     let config = Config {
-        grpc: GrpcConfig { host: "127.0.0.1".into(), port: 0, health_interval_ms: 200 },
+        grpc: GrpcConfig {
+            host: "127.0.0.1".into(),
+            port: 0,
+            health_interval_ms: 200,
+            tls_cert_file: Some(tls.cert()),
+            tls_key_file: Some(tls.key()),
+            tls_client_ca_file: None,
+        },
         http: HttpConfig::with_port(0),
         postgres: test_support::postgres_config(&postgres_url),
         redis: test_support::redis_config(tag),
@@ -42,11 +53,14 @@ async fn spawn(tag: &str) -> (Started, u16) {
             storefront_keys: BTreeMap::from([("shop-a".to_owned(), Secret::new(STOREFRONT_KEY))]),
             service_keys: BTreeMap::from([("billing".to_owned(), Secret::new(SERVICE_KEY))]),
         },
-        orders: OrdersSettings::default(),
+        orders: OrdersSettings {
+            saved_response_key: Secret::new(test_support::SAVED_RESPONSE_KEY),
+            ..OrdersSettings::default()
+        },
     };
     let app = Started::start::<Application>(config).await;
     let port = app.grpc_port.expect("order-grpc serves gRPC");
-    (app, port)
+    (app, port, ca, tls)
 }
 
 fn with<T>(authorization: Option<&str>, message: T) -> Request<T> {
@@ -158,8 +172,8 @@ async fn call_every_rpc(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_rpc_refuses_callers_without_a_service_key_and_changes_nothing() {
-    let (app, port) = spawn("grpc_sec").await;
-    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await.unwrap();
+    let (app, port, ca, _tls) = spawn("grpc_sec").await;
+    let channel = test_support::tls::grpc_channel(port, Some(ca.client_tls())).await.unwrap();
     let mut client = OrderServiceClient::new(channel.clone());
     let key = format!("Bearer {SERVICE_KEY}");
 

@@ -4,6 +4,7 @@
 //! Nothing here decides: the use cases (`crate::use_cases`) and the domain do.
 
 pub mod cache;
+pub mod idempotency_pruner;
 mod new_order;
 pub mod outbox;
 pub(crate) mod rows;
@@ -108,26 +109,56 @@ pub(crate) async fn courier_orders(
 }
 
 /// Takes an idempotency key for a request (its response is saved later, in the same
-/// transaction). False when the key was taken before: a concurrent request with the same
-/// key waits on it until the first one commits.
+/// transaction). False when the key was taken before and is younger than `ttl`: a
+/// concurrent request with the same key waits on it until the first one commits. A key
+/// older than `ttl` (not yet pruned) is taken over as if it were new.
 pub(crate) async fn claim_idempotency_key(
     conn: &mut AsyncPgConnection,
     store_id: &str,
     key: &str,
     request_hash: &[u8],
+    ttl: chrono::Duration,
 ) -> Result<bool, OrdersError> {
-    let inserted = diesel::insert_into(idempotency_keys::table)
+    // The upsert's `WHERE` (on its `DO UPDATE`) comes from this trait.
+    use diesel::query_dsl::methods::FilterDsl;
+    let now = chrono::Utc::now();
+    let claim = diesel::insert_into(idempotency_keys::table)
         .values((
             idempotency_keys::store_id.eq(store_id),
             idempotency_keys::idempotency_key.eq(key),
             idempotency_keys::request_hash.eq(request_hash),
             idempotency_keys::response_status.eq(0i16),
             idempotency_keys::response_body.eq(serde_json::Value::Null),
+            idempotency_keys::created_at.eq(now),
         ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
+        .on_conflict((idempotency_keys::store_id, idempotency_keys::idempotency_key))
+        .do_update()
+        .set((
+            idempotency_keys::request_hash.eq(request_hash),
+            idempotency_keys::response_status.eq(0i16),
+            idempotency_keys::response_body.eq(serde_json::Value::Null),
+            idempotency_keys::created_at.eq(now),
+        ));
+    let inserted = FilterDsl::filter(claim, idempotency_keys::created_at.lt(now - ttl)).execute(conn).await?;
     Ok(inserted == 1)
+}
+
+/// Deletes up to `batch` idempotency keys older than `ttl` (rows another transaction
+/// holds are skipped, not waited for); how many it deleted.
+pub(crate) async fn prune_idempotency_keys(
+    conn: &mut AsyncPgConnection,
+    ttl: chrono::Duration,
+    batch: i64,
+) -> Result<usize, OrdersError> {
+    use diesel::sql_types::BigInt;
+    Ok(diesel::sql_query(
+        "DELETE FROM idempotency_keys WHERE ctid IN \
+         (SELECT ctid FROM idempotency_keys WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind::<Timestamptz, _>(chrono::Utc::now() - ttl)
+    .bind::<BigInt, _>(batch)
+    .execute(conn)
+    .await?)
 }
 
 /// What was saved under an idempotency key: the request's hash, the response's status

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{CommandOutcome, Created, Executed, IdempotencyKey, OrderDetails, Orders, Scope};
 use crate::error::OrdersError;
+use crate::saved_responses::ResponseSeal;
 use crate::store::rows::{OrderRow, TimelineRow};
 use crate::store::{self, NewOrderInsert, SavedResponse, outbox};
 use crate::tracking_token;
@@ -50,18 +51,30 @@ impl Orders {
                 Created::New { details: Box::new(details), tracking_token: token }
             }
             Some(key) => {
+                let config = &self.config;
                 conn.transaction::<Created, OrdersError, _>(async move |conn| {
                     // Taken first: a concurrent request with the same key waits here
-                    // until this one commits, then replays its response.
-                    if !store::claim_idempotency_key(conn, &store_id, &key.key, &key.request_hash).await? {
-                        return replay(conn, &store_id, &key).await;
+                    // until this one commits, then replays its response. A key older
+                    // than its lifetime is taken over as if it were new.
+                    let claimed = store::claim_idempotency_key(
+                        conn,
+                        &store_id,
+                        &key.key,
+                        &key.request_hash,
+                        config.idempotency_key_ttl,
+                    )
+                    .await?;
+                    if !claimed {
+                        return replay(conn, &config.saved_responses, &store_id, &key).await;
                     }
+                    // The response carries the live tracking link: it is saved sealed
+                    // (crate::saved_responses), never in the clear.
                     let (status, body) = respond(&details, &token);
                     let saved = SavedResponse {
                         store_id: &store_id,
                         key: &key.key,
                         status: i16::try_from(status).unwrap_or(201),
-                        body,
+                        body: config.saved_responses.seal(&store_id, &key.key, &body)?,
                     };
                     insert.write(conn, Some(saved)).await?;
                     Ok(Created::New { details: Box::new(details), tracking_token: token })
@@ -226,10 +239,16 @@ fn rejected(error: &CommandError) -> CommandOutcome {
 
 /// The saved response of a request made before under the same key, unless this request
 /// is another one (the key is then refused).
-async fn replay(conn: &mut AsyncPgConnection, store_id: &str, key: &IdempotencyKey) -> Result<Created, OrdersError> {
+async fn replay(
+    conn: &mut AsyncPgConnection,
+    seal: &ResponseSeal,
+    store_id: &str,
+    key: &IdempotencyKey,
+) -> Result<Created, OrdersError> {
     let (hash, status, body) = store::saved_response(conn, store_id, &key.key).await?;
     if hash != key.request_hash {
         return Err(OrdersError::IdempotencyKeyReused);
     }
+    let body = seal.open(store_id, &key.key, body)?;
     Ok(Created::Replayed { status: u16::try_from(status).unwrap_or(201), body })
 }

@@ -71,7 +71,12 @@ pub fn config(deps: &Deps) -> Config {
             public_url: "http://tracking.test".into(),
             live_url: "ws://live.test/ws".into(),
         },
-        orders: OrdersSettings { track_min_distance_m: 5.0, track_min_interval_secs: 5, ..OrdersSettings::default() },
+        orders: OrdersSettings {
+            track_min_distance_m: 5.0,
+            track_min_interval_secs: 5,
+            saved_response_key: Secret::new(test_support::SAVED_RESPONSE_KEY),
+            ..OrdersSettings::default()
+        },
         web: order_api::config::WebConfig {
             root: concat!(env!("CARGO_MANIFEST_DIR"), "/../../../web").into(),
             ..order_api::config::WebConfig::default()
@@ -155,7 +160,7 @@ impl TestApp {
             pool,
             cache,
             orders::store::outbox::RelayWakeup::default(),
-            self.config.orders.use_case_config(&self.config.kafka.topic_prefix, "test"),
+            self.config.orders.use_case_config(&self.config.kafka.topic_prefix, "test").unwrap(),
         )
     }
 

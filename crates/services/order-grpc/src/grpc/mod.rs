@@ -1,11 +1,13 @@
 //! The gRPC server: OrderService behind service-key authentication, the standard health
 //! service (following `/readyz`) and reflection, so `grpcurl` and Kubernetes' gRPC
-//! probes work.
+//! probes work. All three share one listener, which serves TLS only when `grpc.tls_*`
+//! say so ([`tls`]).
 
 mod auth;
 mod convert;
 pub mod error;
 mod service;
+pub mod tls;
 pub mod track;
 
 use std::time::Duration;
@@ -23,10 +25,21 @@ use crate::proto::order_service_server::OrderServiceServer;
 /// for the test that checks docs/security.md lists every RPC).
 pub const ORDER_DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/order_descriptor.bin"));
 
-/// Serves gRPC on `listener` until `shutdown` is cancelled, then drains the calls in
-/// flight.
+/// The server of the gRPC port: TLS only when `tls` is given, else plaintext. Fails when
+/// tonic cannot build its TLS acceptor from the settings.
+pub fn server(tls: Option<tonic::transport::ServerTlsConfig>) -> anyhow::Result<tonic::transport::Server> {
+    let server = tonic::transport::Server::builder();
+    match tls {
+        Some(tls) => server.tls_config(tls).map_err(|error| anyhow::anyhow!("grpc.tls_*: {error:#}")),
+        None => Ok(server),
+    }
+}
+
+/// Serves gRPC on `listener` with `server` (from [`server`]) until `shutdown` is
+/// cancelled, then drains the calls in flight.
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    mut server: tonic::transport::Server,
     service: OrderGrpc,
     keys: ServiceKeys,
     readiness: Readiness,
@@ -66,7 +79,7 @@ pub async fn serve(
     let follower = tokio::spawn(follow);
 
     let incoming = tonic::transport::server::TcpIncoming::from(listener);
-    let result = tonic::transport::Server::builder()
+    let result = server
         .add_service(health_service)
         .add_service(reflection)
         .add_service(orders)
