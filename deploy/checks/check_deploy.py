@@ -73,6 +73,8 @@ KEY_MAP_SECRETS = {
 PER_SERVICE_SECTIONS = {"http", "grpc", "postgres"}
 PER_SERVICE_KEYS = {("kafka", "consumer_group"), ("redis", "key_prefix")}
 HPA_SERVICES = {"order-api", "courier-tracker", "notifier"}
+# Where the services find the CA that signed PostgreSQL's and Redis' certificates.
+DATABASE_CA_DIR = "/etc/ordertrack/ca"
 # Public paths the Ingress must route, to the service that serves them.
 INGRESS_ROUTES = {"/orders": "order-api", "/track": "order-api", "/ops": "order-api",
                   "/web": "order-api", "/ws": "notifier", "/webhooks/cdek": "logistics-adapter",
@@ -697,9 +699,9 @@ def check_compose(root: Path, ws: Workspace, report: Report, images: dict[str, I
     passthrough = {k for s in (raw.get("services") or {}).values() for k, v in service_environment(s).items() if v is None}
     services: dict[str, dict] = composed.get("services") or {}
     databases = {"ordertrack"}
-    init_sql = root / "deploy" / "compose" / "postgres-init.sql"
-    if init_sql.exists():
-        databases |= set(re.findall(r"CREATE DATABASE\s+(\w+)", init_sql.read_text(), re.I))
+    init_script = root / "deploy" / "compose" / "postgres-init.sh"
+    if init_script.exists():  # deploy/postgres/roles.sql creates the databases it is given
+        databases |= set(re.findall(r"-v \w+_db=(\w+)", init_script.read_text()))
     published: dict[int, str] = {}
     for name, service in services.items():
         at = f"{where} services.{name}"
@@ -733,8 +735,10 @@ def check_compose(root: Path, ws: Workspace, report: Report, images: dict[str, I
                 else:
                     ok = bool(environment.get(prefix))
                 report.expect(ok, at, f"ORDERTRACK_{requirement} is required by {crate} and not set")
+            mounts = [str(v).split(":")[1] for v in service.get("volumes") or [] if ":" in str(v)]
+            for problem in store_link_problems(ws.settings.get(crate, {}), environment, mounts):
+                report.fail(at, problem)
             if crate in REQUIRED_SETTINGS:
-                mounts = [str(v).split(":")[1] for v in service.get("volumes") or [] if ":" in str(v)]
                 for problem in kafka_link_problems(crate, environment, mounts, read_kafka_users(root, local=False)):
                     report.fail(at, problem)
         # ports: the container side is where the service listens
@@ -786,7 +790,9 @@ def check_compose(root: Path, ws: Workspace, report: Report, images: dict[str, I
                               f"depends_on {dependency} completing, which restarts (restart: {other.get('restart')})")
         # hosts named in the environment are services it depends on, with the right port
         for key, value in environment.items():
-            for host, port, rest in re.findall(r"(?:^|//|@|,)([a-z][a-z0-9-]*):(\d+)(/[\w-]*)?", value or ""):
+            # (a URL's user:password@ is no host: a Redis ACL user is named like a service)
+            for host, port, rest in re.findall(r"(?:^|//|@|,)([a-z][a-z0-9-]*):(\d+)(/[\w-]*)?",
+                                               re.sub(r"//[^/@]*@", "//", value or "")):
                 if host not in services:
                     continue
                 other = services[host]
@@ -843,6 +849,37 @@ def check_compose(root: Path, ws: Workspace, report: Report, images: dict[str, I
                               f"named volume {source} is not declared")
     report.note(f"{len(services)} services, {len(variables)} variables ({', '.join(sorted(passthrough)) or 'none'} passed through)")
     return variables | passthrough
+
+
+def store_link_problems(sections: dict, environment: dict, mounts: list[str]) -> list[str]:
+    """PostgreSQL and Redis over TLS, each service as its own role (docs/security.md,
+    "PostgreSQL and Redis"): every database URL in `environment` says sslmode=verify-full
+    with a CA file under one of `mounts` and logs in as an ordertrack_* role; a service with
+    a [postgres] section does not migrate (its role may not); a Redis URL is rediss:// with
+    [redis] ca_file mounted. URLs held in Secrets (Kubernetes) are not in `environment`."""
+    problems = []
+    mounted = lambda path: any(path == m or path.startswith(m.rstrip("/") + "/") for m in mounts)
+    for key, value in environment.items():
+        value = str(value or "")
+        if re.match(r"postgres(ql)?://", value):
+            query = dict(re.findall(r"[?&](\w+)=([^&]*)", value))
+            if query.get("sslmode") != "verify-full":
+                problems.append(f"{key}: sslmode=verify-full expected (PostgreSQL over TLS, its certificate checked)")
+            root_cert = query.get("sslrootcert", "")
+            if not root_cert or not mounted(root_cert):
+                problems.append(f"{key}: sslrootcert {root_cert or '(none)'} is not in a mounted volume")
+            user = re.match(r"postgres(?:ql)?://([^:@/]+)", value)
+            if not user or not user.group(1).startswith("ordertrack_"):
+                problems.append(f"{key}: logs in as {user.group(1) if user else 'nobody'}, not as an ordertrack_* role of deploy/postgres/roles.sql")
+        if value.startswith("redis://"):
+            problems.append(f"{key}: redis:// is plaintext; rediss:// expected")
+    if "postgres" in sections and str(environment.get("ORDERTRACK_POSTGRES__RUN_MIGRATIONS")).lower() != "false":
+        problems.append("ORDERTRACK_POSTGRES__RUN_MIGRATIONS: \"false\" expected (the migrations run as ordertrack_migrator, the service's role may not change the schema)")
+    if "redis" in sections:
+        ca_file = str(environment.get("ORDERTRACK_REDIS__CA_FILE") or "")
+        if not ca_file or not mounted(ca_file):
+            problems.append(f"ORDERTRACK_REDIS__CA_FILE {ca_file or '(unset)'} is not in a mounted volume")
+    return problems
 
 
 # ---------------------------------------------------------------- Kubernetes
@@ -1012,6 +1049,12 @@ def check_k8s_objects(root, ws, report, images, where, objects) -> set[str]:
                                   f"{full}: envFrom secretRef {KEY_MAP_SECRETS[requirement]} expected")
                 else:
                     report.expect(full in env or full in from_config, cat, f"{full} is required by {crate} and not set")
+            if obj["kind"] == "Deployment":
+                values = {k: shared.get(k) for k in from_config}
+                values |= {k: e.get("value") for k, e in env.items() if "value" in e}
+                mounts = [m["mountPath"] for m in container.get("volumeMounts") or []]
+                for problem in store_link_problems(ws.settings.get(crate, {}), values, mounts):
+                    report.fail(cat, problem)
             if obj["kind"] == "Deployment" and crate in REQUIRED_SETTINGS:
                 values = {k: shared.get(k) for k in from_config}
                 values |= {k: e.get("value") or ("<secret>" if "valueFrom" in e else None) for k, e in env.items()}
@@ -1304,7 +1347,7 @@ def kafka_link_problems(crate: str, environment: dict, mounts: list[str], users:
 
 def check_local_stack(root: Path, ws: Workspace, report: Report) -> None:
     report.step(f"{LOCAL_STACK}: each process is a binary and listens there by default, README.md names its port, "
-                "each secret is a setting")
+                "each secret is a setting (or a password scripts/dev uses)")
     path = root / LOCAL_STACK
     if not report.expect(path.exists(), LOCAL_STACK, "missing (scripts/dev reads the local stack from it)"):
         return
@@ -1320,6 +1363,13 @@ def check_local_stack(root: Path, ws: Workspace, report: Report) -> None:
         if name.startswith("ORDERTRACK_KAFKA_PASSWORD_"):  # a Kafka user's password (scripts/dev, use_kafka_user)
             report.expect(any(kafka_password_variable(u) == name for u in kafka_users), f"{LOCAL_STACK}:{number}",
                           f"secret {name} is the password of no Kafka user of {KAFKA_ACLS}")
+    dev_script = (root / "scripts" / "dev").read_text() if (root / "scripts" / "dev").exists() else ""
+    for number, name in secrets:
+        if name.startswith("ORDERTRACK_KAFKA_PASSWORD_"):
+            continue  # checked above
+        if "__" not in name:  # no setting: a password scripts/dev builds into a URL (PostgreSQL roles, Redis users)
+            report.expect(f"${name}" in dev_script, f"{LOCAL_STACK}:{number}",
+                          f"secret {name} is no setting (no __) and scripts/dev never uses it")
             continue
         report.expect(any(ws.env_problem(c, name) is None for c in REQUIRED_SETTINGS), f"{LOCAL_STACK}:{number}",
                       f"secret {name} is read by no service (a typo is silently ignored)")

@@ -196,8 +196,8 @@ def test_a_dependency_on_an_unknown_service_fails(repo, capsys):
 
 
 def test_a_database_url_to_a_database_never_created_fails(repo, capsys):
-    edit(repo / "docker-compose.yml", "@postgres:5432/ordertrack_tracker\n      ORDERTRACK_REDIS",
-         "@postgres:5432/ordertrack_tracking\n      ORDERTRACK_REDIS")
+    edit(repo / "docker-compose.yml", "@postgres:5432/ordertrack_tracker?sslmode=verify-full&sslrootcert=/etc/ordertrack/ca/ca.crt\n      ORDERTRACK_POSTGRES__RUN",
+         "@postgres:5432/ordertrack_tracking?sslmode=verify-full&sslrootcert=/etc/ordertrack/ca/ca.crt\n      ORDERTRACK_POSTGRES__RUN")
     fails_with(repo, capsys, r"database ordertrack_tracking is never created", "compose")
 
 
@@ -259,6 +259,40 @@ def test_a_grace_period_shorter_than_the_drain_fails(repo, capsys):
 def test_an_hpa_managed_deployment_with_replicas_fails(repo, capsys):
     edit(repo / "deploy/k8s/base/notifier.yaml", "  revisionHistoryLimit: 5", "  replicas: 2\n  revisionHistoryLimit: 5")
     fails_with(repo, capsys, r"Deployment/notifier: spec\.replicas set on a Deployment its HPA scales", "k8s")
+
+
+# ---------------------------------------------------------------- PostgreSQL and Redis over TLS
+
+def test_a_database_url_without_verify_full_fails(repo, capsys):
+    edit(repo / "docker-compose.yml", "@postgres:5432/ordertrack_tracker?sslmode=verify-full&", "@postgres:5432/ordertrack_tracker?sslmode=require&", 2)
+    fails_with(repo, capsys, r"services\.courier-tracker: ORDERTRACK_POSTGRES__URL: sslmode=verify-full expected", "compose")
+
+
+def test_a_ca_file_that_is_not_mounted_fails(repo, capsys):
+    edit(repo / "docker-compose.yml", "      - ./deploy/compose/tls/ca:/etc/ordertrack/ca:ro\n    ports:\n      - \"${PUBLISH_ADDRESS:-127.0.0.1}:8083:8083\"",
+         "      - ./deploy/compose/tls/ca:/etc/ordertrack/other-ca:ro\n    ports:\n      - \"${PUBLISH_ADDRESS:-127.0.0.1}:8083:8083\"")
+    fails_with(repo, capsys, r"services\.logistics-adapter: ORDERTRACK_POSTGRES__URL: sslrootcert /etc/ordertrack/ca/ca\.crt is not in a mounted volume", "compose")
+
+
+def test_a_service_logging_in_as_the_administrator_fails(repo, capsys):
+    edit(repo / "docker-compose.yml", "postgres://ordertrack_order_api:${POSTGRES_ORDER_API_PASSWORD:?set POSTGRES_ORDER_API_PASSWORD in .env}@",
+         "postgres://ordertrack:${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD in .env}@")
+    fails_with(repo, capsys, r"services\.order-api: ORDERTRACK_POSTGRES__URL: logs in as ordertrack, not as an ordertrack_\* role", "compose")
+
+
+def test_plaintext_redis_fails(repo, capsys):
+    edit(repo / "docker-compose.yml", "ORDERTRACK_REDIS__URL: rediss://order-grpc:", "ORDERTRACK_REDIS__URL: redis://order-grpc:")
+    fails_with(repo, capsys, r"services\.order-grpc: ORDERTRACK_REDIS__URL: redis:// is plaintext", "compose")
+
+
+def test_a_service_that_migrates_as_its_own_role_fails(repo, capsys):
+    edit(repo / "deploy/k8s/base/courier-tracker.yaml", "            - name: ORDERTRACK_POSTGRES__RUN_MIGRATIONS\n              value: \"false\"\n", "")
+    fails_with(repo, capsys, r"Deployment/courier-tracker container courier-tracker: ORDERTRACK_POSTGRES__RUN_MIGRATIONS: \"false\" expected", "k8s")
+
+
+def test_a_redis_ca_that_is_not_mounted_fails(repo, capsys):
+    edit(repo / "deploy/k8s/base/order-grpc.yaml", "              mountPath: /etc/ordertrack/ca\n", "              mountPath: /etc/ordertrack/other-ca\n")
+    fails_with(repo, capsys, r"Deployment/order-grpc container order-grpc: ORDERTRACK_REDIS__CA_FILE /etc/ordertrack/ca/ca\.crt is not in a mounted volume", "k8s")
 
 
 # ---------------------------------------------------------------- docs

@@ -13,6 +13,8 @@ pub mod metrics;
 pub mod openapi;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "postgres")]
+pub mod postgres_tls;
 pub mod readiness;
 #[cfg(feature = "redis")]
 pub mod redis;

@@ -1,17 +1,20 @@
 //! PostgreSQL: an async connection pool (diesel-async on deadpool) and the embedded
-//! migrations, run without libpq.
+//! migrations, run without libpq. Every connection, the migrations' too, goes through
+//! [`PgTarget`]: TLS when the URL says `sslmode=verify-full` (docs/security.md).
 
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
+pub use crate::postgres_tls::PgTarget;
 use crate::secret::{Secret, redact_url};
 
 pub type PgPool = Pool<AsyncPgConnection>;
@@ -20,7 +23,8 @@ pub type PgConn = Object<AsyncPgConnection>;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PostgresConfig {
-    /// `postgres://user:password@host:port/database`.
+    /// `postgres://user:password@host:port/database`, with
+    /// `?sslmode=verify-full&sslrootcert=<CA file>` for TLS (see [`PgTarget`]).
     pub url: Secret,
     /// Most connections the service holds.
     pub pool_size: usize,
@@ -47,6 +51,7 @@ impl PostgresConfig {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(ConfigError::invalid("postgres.url", "must start with postgres:// or postgresql://"));
         }
+        PgTarget::parse(url).map_err(|message| ConfigError::invalid("postgres.url", message))?;
         ConfigError::require_at_least_one([
             ("postgres.pool_size", self.pool_size as u64),
             ("postgres.connect_timeout_ms", self.connect_timeout_ms),
@@ -66,7 +71,14 @@ impl PostgresConfig {
 /// Builds the pool and proves the database answers, so a wrong URL fails start-up with
 /// a clear message instead of failing the first request.
 pub async fn connect(config: &PostgresConfig) -> anyhow::Result<PgPool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.expose());
+    let target = target(config)?;
+    let mut manager_config = ManagerConfig::default();
+    manager_config.custom_setup = Box::new(move |_url| {
+        let target = target.clone();
+        async move { target.establish().await }.boxed()
+    });
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(config.url.expose(), manager_config);
     let pool = Pool::builder(manager)
         .max_size(config.pool_size)
         .wait_timeout(Some(config.timeout()))
@@ -119,11 +131,15 @@ pub async fn migrate(
     migrations: EmbeddedMigrations,
     direction: MigrationDirection,
 ) -> anyhow::Result<Vec<String>> {
-    let url = config.url.expose().to_owned();
     let redacted = config.redacted_url();
+    // Opened here (TLS and all); the migration thread drives it with a runtime of its own.
+    let connection = target(config)?
+        .establish()
+        .await
+        .map_err(|error| anyhow::anyhow!("migrations on {redacted}: cannot connect: {error}"))?;
     let (done, result) = tokio::sync::oneshot::channel();
     std::thread::Builder::new().name("migrations".into()).spawn(move || {
-        let _ = done.send(migrate_blocking(&url, migrations, direction));
+        let _ = done.send(migrate_blocking(connection, migrations, direction));
     })?;
     result
         .await
@@ -135,11 +151,11 @@ pub async fn migrate(
 const MIGRATION_LOCK: i64 = 0x6f72_6465_7274;
 
 fn migrate_blocking(
-    url: &str,
+    connection: AsyncPgConnection,
     migrations: EmbeddedMigrations,
     direction: MigrationDirection,
 ) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>> {
-    let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(url)?;
+    let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(connection);
     conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
     let result = match direction {
         MigrationDirection::Up => conn.run_pending_migrations(migrations),
@@ -150,7 +166,14 @@ fn migrate_blocking(
     result
 }
 
-/// Opens one connection outside any pool (administration and tests).
+/// The config's URL parsed, with its CA file loaded when it asks for TLS.
+fn target(config: &PostgresConfig) -> anyhow::Result<PgTarget> {
+    PgTarget::parse(config.url.expose())
+        .map_err(|message| anyhow::anyhow!("postgres.url {}: {message}", config.redacted_url()))
+}
+
+/// Opens one connection outside any pool (administration and tests), over TLS when the
+/// URL says so.
 pub async fn connect_once(url: &str) -> diesel::ConnectionResult<AsyncPgConnection> {
-    AsyncPgConnection::establish(url).await
+    PgTarget::parse(url).map_err(diesel::ConnectionError::InvalidConnectionUrl)?.establish().await
 }

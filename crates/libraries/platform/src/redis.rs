@@ -1,5 +1,6 @@
 //! Redis: a connection pool (deadpool-redis) and the key prefix that keeps each
-//! service's (and each test's) keys apart.
+//! service's (and each test's) keys apart. `rediss://` URLs connect over TLS (rustls),
+//! trusting the CA of `ca_file` (docs/security.md).
 
 use std::time::Duration;
 
@@ -14,8 +15,12 @@ pub type RedisPool = Pool;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
-    /// `redis://[:password@]host:port[/db]`.
+    /// `rediss://[user:password@]host:port[/db]` (TLS) or `redis://...` (plaintext; the
+    /// local stack's and production's Redis listen on TLS only).
     pub url: Secret,
+    /// PEM file of the CA certificates a `rediss://` server's certificate must chain to;
+    /// empty: the system's trusted CAs (a managed Redis with a public certificate).
+    pub ca_file: String,
     /// Put in front of every key this service writes.
     pub key_prefix: String,
     pub pool_size: usize,
@@ -27,6 +32,7 @@ impl Default for RedisConfig {
     fn default() -> Self {
         Self {
             url: Secret::new("redis://127.0.0.1:6379/0"),
+            ca_file: String::new(),
             key_prefix: String::new(),
             pool_size: 16,
             timeout_ms: 1000,
@@ -39,6 +45,12 @@ impl RedisConfig {
         let url = self.url.expose();
         if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://")) {
             return Err(ConfigError::invalid("redis.url", "must start with redis://, rediss:// or redis+unix://"));
+        }
+        if url.contains("#insecure") {
+            return Err(ConfigError::invalid("redis.url", "#insecure turns off the check of the server's certificate"));
+        }
+        if !self.ca_file.is_empty() && !url.starts_with("rediss://") {
+            return Err(ConfigError::invalid("redis.ca_file", "is set, but redis.url is not a rediss:// (TLS) URL"));
         }
         ConfigError::require_at_least_one([
             ("redis.pool_size", self.pool_size as u64),
@@ -67,12 +79,19 @@ impl RedisConfig {
 pub fn pool(config: &RedisConfig) -> anyhow::Result<RedisPool> {
     use deadpool_redis::redis::IntoConnectionInfo;
     let invalid = |error: &dyn std::fmt::Display| anyhow::anyhow!("redis pool for {}: {error}", config.redacted_url());
-    let info = config
-        .url
-        .expose()
-        .into_connection_info()
-        .map_err(|error| invalid(&error))?
-        .set_tcp_settings(deadpool_redis::redis::io::tcp::TcpSettings::default().set_nodelay(true));
+    let mut info = config.url.expose().into_connection_info().map_err(|error| invalid(&error))?;
+    if !config.ca_file.is_empty() {
+        // The client built with the CA keeps it in its connection info, which the pool's
+        // manager then opens every connection with.
+        let root_cert = std::fs::read(&config.ca_file)
+            .map_err(|error| anyhow::anyhow!("redis.ca_file {}: {error}", config.ca_file))?;
+        let certificates = deadpool_redis::redis::TlsCertificates { client_tls: None, root_cert: Some(root_cert) };
+        info = deadpool_redis::redis::Client::build_with_tls(info, certificates)
+            .map_err(|error| anyhow::anyhow!("redis.ca_file {}: {error}", config.ca_file))?
+            .get_connection_info()
+            .clone();
+    }
+    let info = info.set_tcp_settings(deadpool_redis::redis::io::tcp::TcpSettings::default().set_nodelay(true));
     let manager = deadpool_redis::Manager::new(info).map_err(|error| invalid(&error))?;
     Pool::builder(manager)
         .max_size(config.pool_size)

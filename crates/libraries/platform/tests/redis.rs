@@ -24,10 +24,10 @@ async fn values_round_trip_under_the_key_prefix() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ping_fails_while_redis_is_unreachable_and_recovers() {
-    let upstream = test_support::redis_url().trim_start_matches("redis://").split('/').next().unwrap().to_owned();
+    let upstream = test_support::address_of(&test_support::redis_url());
     let proxy = TcpProxy::start(&upstream).await;
     let mut config = test_support::redis_config("ping");
-    config.url = platform::Secret::new(format!("redis://{}/1", proxy.address()));
+    config.url = platform::Secret::new(test_support::with_address(&test_support::redis_url(), &proxy.address()));
     let pool = redis::pool(&config).unwrap();
     redis::ping(&pool, config.timeout()).await.unwrap();
 

@@ -2,8 +2,9 @@
 //! database, Redis key prefix and Kafka topic names, so tests run in parallel.
 //!
 //! Where the servers are comes from the environment that `scripts/dev test` sets
-//! (`ORDERTRACK_TEST_POSTGRES_URL`, `..._REDIS_URL`, `..._KAFKA_BROKERS`, and
-//! `..._KAFKA_LIBS` for the private brokers); the defaults match that script's. The
+//! (`ORDERTRACK_TEST_POSTGRES_URL`, `..._REDIS_URL`, `..._TLS_CA`, `..._KAFKA_BROKERS`, and
+//! `..._KAFKA_LIBS` for the private brokers); the defaults match that script's: PostgreSQL
+//! and Redis over TLS, trusting the local stack's CA in this checkout's `.state/tls`. The
 //! brokers take SASL_SSL only: the CA to trust is `ORDERTRACK_TEST_KAFKA_CA` and the
 //! SCRAM passwords are in the file `ORDERTRACK_TEST_KAFKA_SECRETS`, by default the
 //! checkout's `.state/tls/ca.crt` and `.state/secrets.env` (scripts/dev makes both).
@@ -34,13 +35,56 @@ fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
-/// URL of the `postgres` database of the test cluster (used to create test databases).
-pub fn postgres_admin_url() -> String {
-    env_or("ORDERTRACK_TEST_POSTGRES_URL", "postgres://ordertrack:ordertrack@127.0.0.1:55432/postgres")
+/// The CA that signed the local PostgreSQL's and Redis' certificates (scripts/dev's
+/// `ensure_tls`).
+pub fn tls_ca() -> String {
+    env_or("ORDERTRACK_TEST_TLS_CA", concat!(env!("CARGO_MANIFEST_DIR"), "/../../../.state/tls/ca.crt"))
 }
 
+/// URL of the `postgres` database of the test cluster (used to create test databases),
+/// with `sslmode=verify-full` and the CA.
+pub fn postgres_admin_url() -> String {
+    std::env::var("ORDERTRACK_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        format!(
+            "postgres://ordertrack:ordertrack@127.0.0.1:55432/postgres?sslmode=verify-full&sslrootcert={}",
+            tls_ca()
+        )
+    })
+}
+
+/// The test Redis (database 1), over TLS as its `default` user.
 pub fn redis_url() -> String {
-    env_or("ORDERTRACK_TEST_REDIS_URL", "redis://127.0.0.1:56379/1")
+    env_or("ORDERTRACK_TEST_REDIS_URL", "rediss://default:ordertrack@127.0.0.1:56379/1")
+}
+
+/// A secret of the local stack (scripts/local-stack.txt): the variable `name`, which
+/// `scripts/dev test` exports, else its line in this checkout's `.state/secrets.env`.
+pub fn stack_secret(name: &str) -> String {
+    if let Ok(value) = std::env::var(name) {
+        return value;
+    }
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../.state/secrets.env");
+    let text = std::fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("{name} is not set and {file} cannot be read ({e}); run `scripts/dev infra` first"));
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix('=').map(str::to_owned))
+        .unwrap_or_else(|| panic!("{name} is not set, nor in {file}; run `scripts/dev infra` first"))
+}
+
+/// `url` with its `host:port` replaced by `address` (user, path and query kept): a URL
+/// through a [`TcpProxy`], or to another server.
+pub fn with_address(url: &str, address: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL has a scheme");
+    let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let userinfo = authority.rsplit_once('@').map_or(String::new(), |(userinfo, _)| format!("{userinfo}@"));
+    format!("{scheme}://{userinfo}{address}{path}")
+}
+
+/// The `host:port` of `url`.
+pub fn address_of(url: &str) -> String {
+    let rest = url.split_once("://").expect("a URL has a scheme").1;
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    authority.rsplit_once('@').map_or(authority, |(_, host)| host).to_owned()
 }
 
 pub fn kafka_brokers() -> String {
@@ -108,10 +152,14 @@ pub fn unique_name(tag: &str) -> String {
     format!("t_{tag}_{}", &random[..12])
 }
 
-/// Replaces the database name of a `postgres://` URL.
+/// Replaces the database name of a `postgres://` URL (its query, the TLS settings, kept).
 pub fn with_database(url: &str, database: &str) -> String {
+    let (url, query) = url.split_once('?').map_or((url, None), |(url, query)| (url, Some(query)));
     let (base, _) = url.rsplit_once('/').expect("a postgres URL has a path");
-    format!("{base}/{database}")
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
 }
 
 /// Creates an empty database for one test and returns its URL. `scripts/dev test` drops
@@ -135,6 +183,7 @@ pub fn postgres_config(url: &str) -> PostgresConfig {
 pub fn redis_config(tag: &str) -> RedisConfig {
     RedisConfig {
         url: Secret::new(redis_url()),
+        ca_file: if redis_url().starts_with("rediss://") { tls_ca() } else { String::new() },
         key_prefix: format!("{}:", unique_name(tag)),
         pool_size: 4,
         timeout_ms: 1000,

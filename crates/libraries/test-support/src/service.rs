@@ -27,14 +27,14 @@ impl Dependencies {
     pub async fn start(tag: &str, with_postgres: bool, with_redis: bool) -> Self {
         let postgres = if with_postgres {
             let url = crate::fresh_database(tag).await;
-            let (proxy, proxied) = proxied_url(&url, "postgres://").await;
+            let (proxy, proxied) = proxied_url(&url).await;
             Some((proxy, proxied))
         } else {
             None
         };
         let redis = if with_redis {
             let mut config = crate::redis_config(tag);
-            let (proxy, proxied) = proxied_url(config.url.expose(), "redis://").await;
+            let (proxy, proxied) = proxied_url(config.url.expose()).await;
             config.url = Secret::new(proxied);
             Some((proxy, config))
         } else {
@@ -81,15 +81,9 @@ impl Dependencies {
 }
 
 /// A proxy in front of the host:port of `url`, and `url` rewritten to go through it.
-async fn proxied_url(url: &str, scheme: &str) -> (TcpProxy, String) {
-    let rest = url.strip_prefix(scheme).expect("url scheme");
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let (userinfo, host) = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => (format!("{userinfo}@"), host),
-        None => (String::new(), authority),
-    };
-    let proxy = TcpProxy::start(host).await;
-    let proxied = format!("{scheme}{userinfo}{}{path}", proxy.address());
+async fn proxied_url(url: &str) -> (TcpProxy, String) {
+    let proxy = TcpProxy::start(&crate::address_of(url)).await;
+    let proxied = crate::with_address(url, &proxy.address());
     (proxy, proxied)
 }
 
@@ -279,7 +273,9 @@ pub async fn assert_process_stops_cleanly_on_sigterm(binary: &str, deps: &Depend
         vars.push(("ORDERTRACK_POSTGRES__URL", deps.postgres_config().url.expose().to_owned()));
     }
     if deps.redis.is_some() {
-        vars.push(("ORDERTRACK_REDIS__URL", deps.redis_config().url.expose().to_owned()));
+        let redis = deps.redis_config();
+        vars.push(("ORDERTRACK_REDIS__URL", redis.url.expose().to_owned()));
+        vars.push(("ORDERTRACK_REDIS__CA_FILE", redis.ca_file));
     }
     vars.extend(env.iter().map(|(key, value)| (*key, (*value).to_owned())));
     let vars: Vec<(&str, &str)> = vars.iter().map(|(key, value)| (*key, value.as_str())).collect();

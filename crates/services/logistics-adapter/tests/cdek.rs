@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cdek_double::{CdekDouble, DoubleConfig};
 use diesel::QueryableByName;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use domain::events as pb;
 use logistics_adapter::cdek::{CdekClient, ClientSettings};
 use logistics_adapter::config::CdekConfig;
@@ -249,7 +249,7 @@ impl Stack {
     }
 
     async fn sql(&self, statement: &str) {
-        let mut conn = AsyncPgConnection::establish(&self.logistics_db).await.unwrap();
+        let mut conn = platform::postgres::connect_once(&self.logistics_db).await.unwrap();
         diesel::sql_query(statement).execute(&mut conn).await.unwrap();
     }
 
@@ -259,7 +259,7 @@ impl Stack {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             count: i64,
         }
-        let mut conn = AsyncPgConnection::establish(&self.logistics_db).await.unwrap();
+        let mut conn = platform::postgres::connect_once(&self.logistics_db).await.unwrap();
         let counted: Count =
             diesel::sql_query(format!("SELECT count(*) AS count FROM webhook_inbox WHERE {condition}"))
                 .get_result(&mut conn)

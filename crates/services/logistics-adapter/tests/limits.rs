@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use diesel::QueryableByName;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use logistics_adapter::{Application, Config};
 use platform::http::HttpConfig;
 use serde_json::{Value, json};
@@ -19,7 +19,7 @@ async fn inbox_rows(database: &str) -> i64 {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         count: i64,
     }
-    let mut conn = AsyncPgConnection::establish(database).await.unwrap();
+    let mut conn = platform::postgres::connect_once(database).await.unwrap();
     let counted: Count =
         diesel::sql_query("SELECT count(*) AS count FROM webhook_inbox").get_result(&mut conn).await.unwrap();
     counted.count

@@ -291,9 +291,9 @@ async fn reads_come_from_the_cache_and_changes_invalidate_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn with_redis_stopped_reads_and_writes_still_succeed_and_nothing_stale_is_served_after() {
     let mut deps = Deps::fresh("redis_down").await;
-    let upstream = test_support::redis_url().trim_start_matches("redis://").split('/').next().unwrap().to_owned();
+    let upstream = test_support::address_of(&test_support::redis_url());
     let proxy = TcpProxy::start(&upstream).await;
-    deps.redis.url = platform::Secret::new(format!("redis://{}/1", proxy.address()));
+    deps.redis.url = platform::Secret::new(test_support::with_address(&test_support::redis_url(), &proxy.address()));
     let app = TestApp::spawn_with(common::config(&deps)).await;
     let id = app.create("RD-1").await["id"].as_str().unwrap().to_owned();
     let path = format!("/orders/{id}");

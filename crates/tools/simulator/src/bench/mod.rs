@@ -52,8 +52,12 @@ struct OrdersArgs {
     /// Base URLs whose /metrics count published outbox events (order-api, order-grpc).
     #[arg(long, default_values_t = ["http://127.0.0.1:8080".to_owned(), "http://127.0.0.1:8084".to_owned()])]
     relays: Vec<String>,
-    /// The Postgres server for the pgbench ceiling (a database `ordertrack_bench` is made there).
-    #[arg(long, default_value = "postgres://ordertrack:ordertrack@127.0.0.1:55432")]
+    /// The Postgres server for the pgbench ceiling (a database `ordertrack_bench` is made
+    /// there): `postgres://user:password@host:port[?sslmode=verify-full&sslrootcert=<CA>]`.
+    #[arg(
+        long,
+        default_value = "postgres://ordertrack:ordertrack@127.0.0.1:55432?sslmode=verify-full&sslrootcert=.state/tls/ca.crt"
+    )]
     postgres: String,
     /// The pgbench binary.
     #[arg(long, default_value = "pgbench")]
@@ -249,8 +253,13 @@ async fn wait_published(client: &reqwest::Client, relays: &[String], before: u64
 /// pgbench inserting one row per transaction into a fresh table, at the same concurrency:
 /// its rate and who held the cores (the first and last seconds left out).
 async fn pgbench_inserts(args: &OrdersArgs) -> anyhow::Result<(f64, Vec<cpu::Share>)> {
-    let admin = format!("{}/postgres", args.postgres);
-    let database = format!("{}/ordertrack_bench", args.postgres);
+    // `postgres://user:password@host:port`, with the TLS settings as a query if any.
+    let (server, query) = args
+        .postgres
+        .split_once('?')
+        .map_or((args.postgres.as_str(), String::new()), |(server, query)| (server, format!("?{query}")));
+    let admin = format!("{server}/postgres{query}");
+    let database = format!("{server}/ordertrack_bench{query}");
     let psql = |url: &str, sql: &str| {
         std::process::Command::new("psql").args([url, "-qAtc", sql]).stderr(Stdio::inherit()).output()
     };

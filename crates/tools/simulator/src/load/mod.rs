@@ -60,7 +60,11 @@ pub struct LoadArgs {
     #[arg(long, env = "ORDERTRACK_COURIERS__TOKEN_SECRET", hide_env_values = true)]
     token_secret: String,
     /// The orders database (read by the invariant checks).
-    #[arg(long, default_value = "postgres://ordertrack:ordertrack@127.0.0.1:55432/ordertrack")]
+    /// Over TLS, checked against the local stack's CA (run from the checkout).
+    #[arg(
+        long,
+        default_value = "postgres://ordertrack:ordertrack@127.0.0.1:55432/ordertrack?sslmode=verify-full&sslrootcert=.state/tls/ca.crt"
+    )]
     orders_db: String,
     /// The Kafka brokers (the checks read order_created and order_updated from the start).
     #[arg(long, default_value = "127.0.0.1:59092")]

@@ -1,0 +1,1 @@
+REVOKE ALL ON active_orders FROM ordertrack_tracker;

@@ -1,0 +1,5 @@
+-- What courier-tracker's own PostgreSQL role may do here (docs/security.md, "PostgreSQL
+-- and Redis"): rows of its tables, never the schema. The role is made beforehand by
+-- deploy/postgres/roles.sql. A migration that adds a table grants on it beside its
+-- CREATE TABLE.
+GRANT SELECT, INSERT, UPDATE, DELETE ON active_orders TO ordertrack_tracker;
