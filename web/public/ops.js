@@ -125,19 +125,21 @@
     placeOrder(order);
   }
 
+  // Couriers belong to stores: the same id in two stores is two couriers.
   function upsertCourier(message) {
     const point = [message.lat, message.lon];
-    let courier = state.couriers.get(message.courier_id);
+    const key = `${message.store_id}/${message.courier_id}`;
+    let courier = state.couriers.get(key);
     if (!courier) {
       courier = {
         marker: L.circleMarker(point, { radius: 6, color: '#0b1f44', weight: 2, fillColor: '#ffffff', fillOpacity: 1 }),
       };
       courier.marker.addTo(state.map);
-      state.couriers.set(message.courier_id, courier);
+      state.couriers.set(key, courier);
     }
     courier.marker.setLatLng(point);
     const orders = message.orders || [];
-    label(courier.marker, `Courier ${message.courier_id}: ${orders.length} active order(s)`);
+    label(courier.marker, `Courier ${message.courier_id} (${message.store_id}): ${orders.length} active order(s)`);
     courier.data = message;
   }
 

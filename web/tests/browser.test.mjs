@@ -60,8 +60,9 @@ function createOrder() {
   });
 }
 
-function courierToken(courier) {
-  return execFileSync(ADMIN, ['courier-token', '--courier', courier, '--hours', '1'], { encoding: 'utf8' }).trim();
+// Couriers belong to stores: the token names the store of the order the courier carries.
+function courierToken(store, courier) {
+  return execFileSync(ADMIN, ['courier-token', '--store', store, '--courier', courier, '--hours', '1'], { encoding: 'utf8' }).trim();
 }
 
 // Posts one position as a courier app would; `secondsAgo` spaces points in time so the
@@ -136,7 +137,7 @@ describe('the tracking page', () => {
   test('a courier position posted to the tracker moves the marker, a status change updates the timeline, without reload', async (t) => {
     const order = await createOrder();
     const courier = `web-courier-${randomUUID().slice(0, 8)}`;
-    const token = courierToken(courier);
+    const token = courierToken(order.store_id, courier);
     const page = await openPage(t, order.tracking.url);
     await page.locator('#connection[data-state="live"]').waitFor(WAIT);
     // Proof that the page is never reloaded: a mark on the window survives only in place.
@@ -249,7 +250,7 @@ describe('the ops map', () => {
     // Live: a new order appears, and the courier shows up once it reports a position.
     const later = await createOrder();
     await row(later).waitFor(WAIT);
-    await postPosition(courier, courierToken(courier), ON_THE_WAY[0], 0);
+    await postPosition(courier, courierToken(assigned.store_id, courier), ON_THE_WAY[0], 0);
     await page.locator('#courier-count').filter({ hasNotText: /^0$/ }).waitFor(WAIT);
 
     // Filter: hide orders waiting for a courier.

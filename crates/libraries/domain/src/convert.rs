@@ -4,9 +4,11 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::eta::{Eta, EtaSource};
 use crate::events as pb;
+use crate::ids::{CourierId, CourierKey, StoreId};
 use crate::order::{Change, Order, TimelineEntry};
 use crate::parcel::DeliveryMethod;
 use crate::status::{Actor, OrderStatus};
+use crate::validation::FieldError;
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
@@ -16,6 +18,14 @@ pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
 pub fn from_timestamp(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
     let ts = ts?;
     Utc.timestamp_opt(ts.seconds, u32::try_from(ts.nanos).ok()?).single()
+}
+
+impl pb::CourierLocations {
+    /// The courier of the batch: its store and its id. A batch of the time before couriers
+    /// belonged to stores has no store and is refused (it cannot be told whose it is).
+    pub fn courier(&self) -> Result<CourierKey, FieldError> {
+        Ok(CourierKey::new(StoreId::parse(&self.store_id)?, CourierId::parse(&self.courier_id)?))
+    }
 }
 
 impl From<OrderStatus> for pb::OrderStatus {

@@ -106,6 +106,35 @@ string_id!(
     "store_id"
 );
 
+/// A courier as ordertrack knows it: couriers belong to a store (or a store's fleet), so
+/// the same courier id in two stores names two couriers. Every position, every live view
+/// and every query takes this pair; a store that assigns `c-7` names its own `c-7`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CourierKey {
+    pub store: StoreId,
+    pub courier: CourierId,
+}
+
+impl CourierKey {
+    pub fn new(store: StoreId, courier: CourierId) -> Self {
+        Self { store, courier }
+    }
+
+    /// Parses `<store>/<courier>` (the form of [`fmt::Display`]; `/` is in neither id).
+    pub fn parse(value: &str) -> Result<Self, FieldError> {
+        let (store, courier) = value
+            .split_once('/')
+            .ok_or_else(|| FieldError::new("courier", "invalid_format", "must be <store>/<courier id>"))?;
+        Ok(Self { store: StoreId::parse(store)?, courier: CourierId::parse(courier)? })
+    }
+}
+
+impl fmt::Display for CourierKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.store, self.courier)
+    }
+}
+
 string_id!(
     /// The store's own number for the order, unique per store.
     StoreOrderNumber,
@@ -133,5 +162,16 @@ mod tests {
         assert_eq!(CourierId::parse("a b").unwrap_err().code, "invalid_format");
         assert_eq!(CourierId::parse(&"x".repeat(65)).unwrap_err().code, "too_long");
         assert_eq!(StoreOrderNumber::parse("A-1/2").unwrap_err().field, "store_order_number");
+    }
+
+    #[test]
+    fn a_courier_key_is_its_store_and_its_id() {
+        let key = CourierKey::parse("shop:eu/c-7").unwrap();
+        assert_eq!((key.store.as_str(), key.courier.as_str()), ("shop:eu", "c-7"));
+        assert_eq!(key.to_string(), "shop:eu/c-7");
+        assert_ne!(key, CourierKey::parse("other/c-7").unwrap());
+        assert_eq!(CourierKey::parse("c-7").unwrap_err().code, "invalid_format");
+        assert_eq!(CourierKey::parse("/c-7").unwrap_err().field, "store_id");
+        assert_eq!(CourierKey::parse("shop/a/b").unwrap_err().field, "courier_id");
     }
 }

@@ -9,6 +9,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::ids::CourierKey;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// What a token is for.
@@ -16,7 +18,8 @@ type HmacSha256 = Hmac<Sha256>;
 pub enum Purpose {
     /// The notifier's WebSocket, for one order (subject: the order id).
     LiveTicket,
-    /// A courier app's position reports (subject: the courier id).
+    /// A courier app's position reports (subject: `<store>/<courier id>`, see
+    /// [`sign_courier`]).
     Courier,
 }
 
@@ -40,6 +43,8 @@ pub enum TokenError {
     WrongPurpose,
     #[error("the token has expired")]
     Expired,
+    #[error("the courier token names no store; make a new one with `ordertrack-admin courier-token --store`")]
+    NoStore,
 }
 
 impl TokenError {
@@ -49,6 +54,7 @@ impl TokenError {
             Self::BadSignature => "token_forged",
             Self::WrongPurpose => "token_wrong_purpose",
             Self::Expired => "token_expired",
+            Self::NoStore => "token_without_store",
         }
     }
 }
@@ -58,7 +64,7 @@ fn mac(secret: &[u8]) -> Option<HmacSha256> {
     HmacSha256::new_from_slice(secret).ok()
 }
 
-/// A token for `subject` (which must not contain ':') that expires at `expires_at`.
+/// A token for `subject` that expires at `expires_at`.
 pub fn sign(secret: &[u8], purpose: Purpose, subject: &str, expires_at: DateTime<Utc>) -> String {
     let payload = format!("{}:{subject}:{}", purpose.tag(), expires_at.timestamp());
     let signature = mac(secret)
@@ -84,11 +90,10 @@ pub fn verify(
     mac.update(&payload);
     mac.verify_slice(&signature).map_err(|_| TokenError::BadSignature)?;
     let payload = std::str::from_utf8(&payload).map_err(|_| TokenError::Malformed)?;
-    let mut parts = payload.splitn(3, ':');
-    let (tag, subject, expires) = match (parts.next(), parts.next(), parts.next()) {
-        (Some(tag), Some(subject), Some(expires)) => (tag, subject, expires),
-        _ => return Err(TokenError::Malformed),
-    };
+    // The tag has no ':' and the expiry is digits, so the subject is what lies between
+    // (ids may hold ':').
+    let (tag, rest) = payload.split_once(':').ok_or(TokenError::Malformed)?;
+    let (subject, expires) = rest.rsplit_once(':').ok_or(TokenError::Malformed)?;
     if tag != purpose.tag() {
         return Err(TokenError::WrongPurpose);
     }
@@ -98,6 +103,26 @@ pub fn verify(
         return Err(TokenError::Expired);
     }
     Ok((subject.to_owned(), expires))
+}
+
+/// A courier app's token: the courier of one store, until `expires_at`.
+pub fn sign_courier(secret: &[u8], courier: &CourierKey, expires_at: DateTime<Utc>) -> String {
+    sign(secret, Purpose::Courier, &courier.to_string(), expires_at)
+}
+
+/// The courier (store and id) of a genuine, unexpired courier token, and when it expires.
+/// A token of the time before couriers belonged to stores (no store in it) is refused.
+pub fn verify_courier(
+    secret: &[u8],
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(CourierKey, DateTime<Utc>), TokenError> {
+    let (subject, expires) = verify(secret, Purpose::Courier, token, now)?;
+    if !subject.contains('/') {
+        return Err(TokenError::NoStore);
+    }
+    let courier = CourierKey::parse(&subject).map_err(|_| TokenError::Malformed)?;
+    Ok((courier, expires))
 }
 
 #[cfg(test)]
@@ -128,5 +153,19 @@ mod tests {
         );
         assert_eq!(verify(b"secret", Purpose::Courier, "garbage", now), Err(TokenError::Malformed));
         assert_eq!(verify(b"secret", Purpose::Courier, "a.b.c", now), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn a_courier_token_names_the_store_and_the_courier() {
+        let now = Utc::now();
+        let courier = CourierKey::parse("shop:eu/c:7").unwrap();
+        let token = sign_courier(b"secret", &courier, now + Duration::seconds(60));
+        assert_eq!(verify_courier(b"secret", &token, now).unwrap().0, courier);
+        let storeless = sign(b"secret", Purpose::Courier, "c-7", now + Duration::seconds(60));
+        assert_eq!(verify_courier(b"secret", &storeless, now), Err(TokenError::NoStore));
+        let bad = sign(b"secret", Purpose::Courier, "shop/c 7", now + Duration::seconds(60));
+        assert_eq!(verify_courier(b"secret", &bad, now), Err(TokenError::Malformed));
+        let ticket = sign(b"secret", Purpose::LiveTicket, "shop/c-7", now + Duration::seconds(60));
+        assert_eq!(verify_courier(b"secret", &ticket, now), Err(TokenError::WrongPurpose));
     }
 }

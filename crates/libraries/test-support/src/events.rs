@@ -7,7 +7,12 @@ use domain::topics::Topic;
 use platform::kafka::KafkaConfig;
 use prost::Message as _;
 
-/// An own-courier order: pickup and destination points, status, courier, version.
+/// The store of [`order`]'s orders (couriers belong to stores: give a courier's positions
+/// this store to reach them).
+pub const STORE: &str = "shop";
+
+/// An own-courier order of [`STORE`]: pickup and destination points, status, courier,
+/// version.
 pub fn order(
     id: &str,
     status: pb::OrderStatus,
@@ -21,6 +26,7 @@ pub fn order(
     };
     pb::Order {
         id: id.to_owned(),
+        store_id: STORE.into(),
         store_order_number: "T-1".into(),
         pickup: place(pickup),
         destination: place(destination),
@@ -71,8 +77,9 @@ pub async fn publish_order(kafka: &KafkaConfig, order: &pb::Order, changed: &[&s
     publish(kafka, Topic::OrderUpdated, &order.id, Payload::OrderUpdated(updated)).await;
 }
 
-/// Publishes a batch of a courier's positions (oldest first), as the tracker would.
-pub async fn publish_positions(kafka: &KafkaConfig, courier: &str, points: &[(f64, f64)]) {
+/// Publishes a batch of the positions (oldest first) of `store`'s courier, as the tracker
+/// would.
+pub async fn publish_positions(kafka: &KafkaConfig, store: &str, courier: &str, points: &[(f64, f64)]) {
     let now = Utc::now();
     let count = points.len() as i64;
     let positions = points
@@ -87,6 +94,6 @@ pub async fn publish_positions(kafka: &KafkaConfig, courier: &str, points: &[(f6
             heading_deg: None,
         })
         .collect();
-    let batch = pb::CourierLocations { courier_id: courier.to_owned(), positions };
-    publish(kafka, Topic::CourierLocations, courier, Payload::CourierLocations(batch)).await;
+    let batch = pb::CourierLocations { courier_id: courier.to_owned(), positions, store_id: store.to_owned() };
+    publish(kafka, Topic::CourierLocations, &format!("{store}/{courier}"), Payload::CourierLocations(batch)).await;
 }

@@ -1,10 +1,10 @@
-//! Who may call the tracker: a courier app with a token signed for that courier (a
-//! token for another courier is refused with 403), or an ops dashboard with an ops key.
+//! Who may call the tracker: a courier app with a token signed for that courier of its
+//! store (a token for another courier is refused with 403), or an ops dashboard with an ops key.
 
 use actix_web::HttpRequest;
 use chrono::Utc;
-use domain::ids::CourierId;
-use domain::token::{self, Purpose};
+use domain::ids::{CourierId, CourierKey};
+use domain::token;
 use platform::Secret;
 use platform::api_error::ApiError;
 use platform::keys::KeySet;
@@ -21,17 +21,19 @@ fn presented(request: &HttpRequest) -> Option<String> {
         .and_then(|query| query.split('&').find_map(|pair| pair.strip_prefix("token=")).map(str::to_owned))
 }
 
-/// Checks that the request carries a valid courier token for `courier`.
-pub fn courier(request: &HttpRequest, secret: &Secret, courier: &CourierId) -> Result<(), ApiError> {
+/// Checks that the request carries a valid courier token for `courier`, and answers the
+/// courier the token names: the courier of its store (couriers belong to stores, and the
+/// token is the only thing that says which).
+pub fn courier(request: &HttpRequest, secret: &Secret, courier: &CourierId) -> Result<CourierKey, ApiError> {
     let token = presented(request).ok_or_else(|| {
         ApiError::unauthorized("missing_courier_token", "send the courier token as Authorization: Bearer <token>")
     })?;
-    let (subject, _) = token::verify(secret.expose().as_bytes(), Purpose::Courier, &token, Utc::now())
+    let (subject, _) = token::verify_courier(secret.expose().as_bytes(), &token, Utc::now())
         .map_err(|error| ApiError::unauthorized(error.code(), error.to_string()))?;
-    if subject != courier.as_str() {
+    if &subject.courier != courier {
         return Err(ApiError::forbidden("token_for_another_courier", "this token belongs to another courier"));
     }
-    Ok(())
+    Ok(subject)
 }
 
 /// Checks for a valid ops key.

@@ -33,6 +33,8 @@ fn wrong_courier_credentials() -> Vec<(Option<String>, u16, &'static str)> {
         (Some(format!("Bearer {OPS_KEY}")), 401, "token_malformed"),
         (Some("Bearer key-of-shop-a-0123456789".into()), 401, "token_malformed"),
         (Some(format!("Bearer {other_payload}.{signature}")), 401, "token_forged"),
+        // A token of the time before couriers belonged to stores: genuine, but whose?
+        (Some(format!("Bearer {}", token::sign(secret, Purpose::Courier, "c-1", hour))), 401, "token_without_store"),
         (Some(format!("Bearer {forged}")), 401, "token_forged"),
         (Some(format!("Bearer {ticket}")), 401, "token_wrong_purpose"),
         (Some(format!("Bearer {expired}")), 401, "token_expired"),

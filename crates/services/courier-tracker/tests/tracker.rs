@@ -173,6 +173,67 @@ async fn latest_positions_answer_who_is_near_a_point() {
     tracker.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_courier_moves_only_the_orders_of_its_own_store() {
+    // Couriers belong to stores: "c-same" of the test store and "c-same" of a rival store
+    // are two couriers. Each one's positions reach its own store's order only.
+    let tracker = TestTracker::spawn("per_store").await;
+    let (ours, theirs) = (order_id(9), order_id(10));
+    tracker.order_event(order(&ours, pb::OrderStatus::InTransit, "c-same", PICKUP, DESTINATION, 4)).await;
+    let rival = pb::Order {
+        store_id: "rival".into(),
+        ..order(&theirs, pb::OrderStatus::InTransit, "c-same", PICKUP, DESTINATION, 4)
+    };
+    tracker.order_event(rival).await;
+    tracker.wait_known(&ours, 4).await;
+    tracker.wait_known(&theirs, 4).await;
+    let arrived = |all: &[pb::OrderCommand]| -> Vec<String> {
+        all.iter().filter(|c| status_of(c) == Some(pb::OrderStatus::Arriving)).map(|c| c.order_id.clone()).collect()
+    };
+    // The rival's courier reaches the destination both orders share.
+    tracker
+        .post_for(
+            "rival",
+            "c-same",
+            &[point(DESTINATION.0 - 3.0 * DEG_PER_111_M, 37.6, 40), point(DESTINATION.0, 37.6, 30)],
+        )
+        .await;
+    test_support::eventually("the rival's order arrives", Duration::from_secs(30), || async {
+        let all = commands(&tracker.config.kafka, 100, Duration::from_secs(2)).await;
+        (!arrived(&all).is_empty()).then_some(())
+    })
+    .await;
+    let all = commands(&tracker.config.kafka, 100, Duration::from_secs(3)).await;
+    assert_eq!(arrived(&all), [theirs.clone()], "{all:#?}");
+    assert!(all.iter().all(|c| c.order_id == theirs), "nothing of the rival's courier reached our order: {all:#?}");
+    // Ops see both couriers near the destination, each with its store.
+    tracker
+        .post("c-same", &[point(DESTINATION.0 - 3.0 * DEG_PER_111_M, 37.6, 20), point(DESTINATION.0, 37.6, 10)])
+        .await;
+    let url = format!("{}/couriers/nearby?lat={}&lon=37.6&radius_m=1000", tracker.base, DESTINATION.0);
+    let found: Value = tracker.client.get(&url).bearer_auth(OPS_KEY).send().await.unwrap().json().await.unwrap();
+    let mut seen: Vec<(&str, &str)> = found["couriers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["store_id"].as_str().unwrap(), c["courier_id"].as_str().unwrap()))
+        .collect();
+    seen.sort();
+    assert_eq!(seen, [("rival", "c-same"), (test_support::events::STORE, "c-same")]);
+    // Our courier now arrives at our order, once.
+    let all = test_support::eventually("our order arrives", Duration::from_secs(30), || async {
+        let all = commands(&tracker.config.kafka, 100, Duration::from_secs(2)).await;
+        (arrived(&all).len() >= 2).then_some(all)
+    })
+    .await;
+    let mut both = arrived(&all);
+    both.sort();
+    let mut expected = vec![ours.clone(), theirs.clone()];
+    expected.sort();
+    assert_eq!(both, expected);
+    tracker.stop().await;
+}
+
 /// A path north along the 37.6° meridian: `count` points `step_m` apart, `every_s` apart in time.
 fn path_north(start_lat: f64, count: usize, step_m: f64, every_s: i64) -> Vec<Value> {
     let first = every_s * (count as i64 - 1) + 5;

@@ -69,6 +69,7 @@ fn fixture() -> Fixture {
         let event = test_support::events::encode(Payload::CourierLocations(pb::CourierLocations {
             courier_id: courier,
             positions: vec![position],
+            store_id: test_support::events::STORE.into(),
         }));
         couriers.push((event, queues));
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use domain::events as pb;
 use domain::geo::Coordinates;
-use domain::ids::{CourierId, OrderId};
+use domain::ids::{CourierId, CourierKey, OrderId, StoreId};
 use domain::position::Position;
 use domain::status::OrderStatus;
 
@@ -41,7 +41,9 @@ struct Route {
     key: Arc<str>,
     version: i64,
     status: OrderStatus,
-    courier: Option<CourierId>,
+    store: StoreId,
+    /// The order's courier: a courier of the order's store.
+    courier: Option<CourierKey>,
     destination: Coordinates,
     eta: Option<EtaMessage>,
     touched: Instant,
@@ -53,7 +55,8 @@ impl Route {
             order_id: self.key.to_string(),
             version: self.version,
             status: self.status.as_str(),
-            courier_id: self.courier.as_ref().map(CourierId::as_str),
+            store_id: self.store.as_str(),
+            courier_id: self.courier.as_ref().map(|c| c.courier.as_str()),
             destination: self.destination.into(),
             eta: self.eta.as_ref(),
         }
@@ -69,8 +72,13 @@ struct Courier {
 }
 
 impl Courier {
-    fn ops_view<'a>(&'a self, id: &'a CourierId, position: &'a PositionMessage) -> OpsCourier<'a> {
-        OpsCourier { courier_id: id.as_str(), orders: self.orders.iter().map(OrderId::to_string).collect(), position }
+    fn ops_view<'a>(&'a self, id: &'a CourierKey, position: &'a PositionMessage) -> OpsCourier<'a> {
+        OpsCourier {
+            store_id: id.store.as_str(),
+            courier_id: id.courier.as_str(),
+            orders: self.orders.iter().map(OrderId::to_string).collect(),
+            position,
+        }
     }
 }
 
@@ -83,7 +91,7 @@ struct OpsWatcher {
 #[derive(Default)]
 struct State {
     orders: HashMap<OrderId, Route>,
-    couriers: HashMap<CourierId, Courier>,
+    couriers: HashMap<CourierKey, Courier>,
     watchers: HashMap<OrderId, Vec<(WatchId, Arc<SendQueue>)>>,
     ops: Vec<OpsWatcher>,
     next_id: WatchId,
@@ -128,9 +136,13 @@ impl Hub {
             .ok()
             .and_then(pb::OrderStatus::to_domain)
             .ok_or_else(|| BadEvent::new(format!("order {id} has no status")))?;
+        let store = StoreId::parse(&order.store_id).map_err(|e| BadEvent::new(format!("order {id}: {e}")))?;
         let courier = match order.courier_id.as_str() {
             "" => None,
-            text => Some(CourierId::parse(text).map_err(|e| BadEvent::new(format!("order {id}: {e}")))?),
+            text => Some(CourierKey::new(
+                store.clone(),
+                CourierId::parse(text).map_err(|e| BadEvent::new(format!("order {id}: {e}")))?,
+            )),
         };
         let point = order
             .destination
@@ -158,7 +170,7 @@ impl Hub {
                 let entry = state
                     .couriers
                     .entry(current.clone())
-                    .or_insert_with(|| Courier { key: Arc::from(current.as_str()), ..Courier::default() });
+                    .or_insert_with(|| Courier { key: Arc::from(current.to_string()), ..Courier::default() });
                 if !entry.orders.contains(&id) {
                     entry.orders.push(id);
                 }
@@ -168,6 +180,7 @@ impl Hub {
             key: Arc::from(id.to_string()),
             version: 0,
             status,
+            store: store.clone(),
             courier: None,
             destination,
             eta: None,
@@ -175,6 +188,7 @@ impl Hub {
         });
         route.version = order.version;
         route.status = status;
+        route.store = store;
         route.courier = courier;
         route.destination = destination;
         route.eta = eta;
@@ -212,8 +226,9 @@ impl Hub {
         Ok(true)
     }
 
-    /// Applies a batch of one courier's positions (oldest first).
-    pub fn apply_positions(&self, courier: CourierId, positions: &[Position]) {
+    /// Applies a batch of one courier's positions (oldest first): they reach the orders of
+    /// the courier's store it carries, never another store's courier of the same id.
+    pub fn apply_positions(&self, courier: CourierKey, positions: &[Position]) {
         let Some(last) = positions.last() else { return };
         let message = PositionMessage::from(last);
         let mut guard = self.state();
@@ -221,7 +236,7 @@ impl Hub {
         let entry = state
             .couriers
             .entry(courier.clone())
-            .or_insert_with(|| Courier { key: Arc::from(courier.as_str()), ..Courier::default() });
+            .or_insert_with(|| Courier { key: Arc::from(courier.to_string()), ..Courier::default() });
         entry.last = Some((last.point, message.clone()));
 
         let mut trail: Option<Vec<[f64; 2]>> = None;

@@ -166,6 +166,8 @@ pub struct OpsOrder<'a> {
     pub order_id: String,
     pub version: i64,
     pub status: &'static str,
+    pub store_id: &'a str,
+    /// A courier of the order's store.
     pub courier_id: Option<&'a str>,
     pub destination: Point,
     pub eta: Option<&'a EtaMessage>,
@@ -193,6 +195,8 @@ pub struct OpsUpdate<'a> {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename = "courier")]
 pub struct OpsCourier<'a> {
+    /// Couriers belong to stores: (store_id, courier_id) names one.
+    pub store_id: &'a str,
     pub courier_id: &'a str,
     /// Active orders the courier is delivering.
     pub orders: Vec<String>,

@@ -11,7 +11,7 @@ use common::{Client, ORIGIN, TestNotifier, order_id, ticket};
 use domain::events::{self as pb, envelope::Payload};
 use domain::topics::Topic;
 use serde_json::json;
-use test_support::events::{order, publish, publish_order, publish_positions};
+use test_support::events::{STORE, order, publish, publish_order, publish_positions};
 
 const PICKUP: (f64, f64) = (55.7558, 37.6173);
 const HOME: (f64, f64) = (55.7700, 37.6400);
@@ -52,7 +52,7 @@ async fn a_customer_gets_the_status_eta_courier_positions_and_messages_of_their_
     assert!(update.get("courier_id").is_none(), "customers never see who: {update}");
 
     // The courier's positions, the last one of the batch with the whole trail.
-    publish_positions(&kafka, "c-push", &[(55.7560, 37.6180), (55.7570, 37.6200)]).await;
+    publish_positions(&kafka, STORE, "c-push", &[(55.7560, 37.6180), (55.7570, 37.6200)]).await;
     let position = client.next_of("position").await;
     assert_eq!((position["lat"].as_f64(), position["lon"].as_f64()), (Some(55.7570), Some(37.6200)), "{position}");
     assert_eq!(position["trail"].as_array().map(Vec::len), Some(2));
@@ -199,7 +199,7 @@ async fn after_a_reassignment_positions_follow_the_new_courier() {
     if hello["version"] != 2 {
         assert_eq!(client.next_of("update").await["version"], 2);
     }
-    publish_positions(&kafka, "c-first", &[(55.7601, 37.6201)]).await;
+    publish_positions(&kafka, STORE, "c-first", &[(55.7601, 37.6201)]).await;
     assert_eq!(client.next_of("position").await["lat"], 55.7601);
 
     assigned.courier_id = "c-second".into();
@@ -208,8 +208,8 @@ async fn after_a_reassignment_positions_follow_the_new_courier() {
     let update = client.next_of("update").await;
     assert_eq!((update["version"].as_i64(), update["changed"][0].as_str()), (Some(3), Some("courier_id")));
 
-    publish_positions(&kafka, "c-first", &[(55.7602, 37.6202)]).await;
-    publish_positions(&kafka, "c-second", &[(55.7603, 37.6203)]).await;
+    publish_positions(&kafka, STORE, "c-first", &[(55.7602, 37.6202)]).await;
+    publish_positions(&kafka, STORE, "c-second", &[(55.7603, 37.6203)]).await;
     notifier.wait_positions_read(3.0).await;
     // Each live event's delay from its Kafka timestamp is measured.
     let delays = notifier.metric("ordertrack_notifier_event_delay_seconds_count", &["courier_locations"]).await;
@@ -225,6 +225,71 @@ async fn after_a_reassignment_positions_follow_the_new_courier() {
         }
     }
     assert_eq!(positions, [55.7603], "only the new courier's position");
+    notifier.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_courier_reaches_only_the_orders_of_its_own_store() {
+    // Couriers belong to stores: the rival store's "c-same" is not ours, though the ids match.
+    let kafka = common::kafka("notifier_per_store").await;
+    let notifier = TestNotifier::start(common::config(&kafka)).await;
+    let (ours, theirs) = (order_id(), order_id());
+    publish_order(&kafka, &order(&ours, pb::OrderStatus::CourierAssigned, "c-same", PICKUP, HOME, 2), &["status"])
+        .await;
+    let rival = pb::Order {
+        store_id: "rival".into(),
+        ..order(&theirs, pb::OrderStatus::CourierAssigned, "c-same", PICKUP, HOME, 2)
+    };
+    publish_order(&kafka, &rival, &["status"]).await;
+    let mut clients = Vec::new();
+    for id in [&ours, &theirs] {
+        let mut client = notifier.customer(id).await;
+        if client.next_json().await["version"] != 2 {
+            assert_eq!(client.next_of("update").await["version"], 2);
+        }
+        clients.push(client);
+    }
+    publish_positions(&kafka, "rival", "c-same", &[(55.6100, 37.6100)]).await;
+    publish_positions(&kafka, STORE, "c-same", &[(55.7603, 37.6203)]).await;
+    notifier.wait_positions_read(2.0).await;
+    for (client, (id, lat)) in clients.iter_mut().zip([(&ours, 55.7603), (&theirs, 55.6100)]) {
+        publish(&kafka, Topic::CustomerNotifications, id, notification(id, "sentinel")).await;
+        let mut positions = Vec::new();
+        loop {
+            let message = client.next_json().await;
+            match message["type"].as_str() {
+                Some("position") => positions.push(message["lat"].as_f64().unwrap()),
+                Some("notification") => break,
+                _ => panic!("unexpected {message}"),
+            }
+        }
+        assert_eq!(positions, [lat], "order {id} sees its own store's courier only");
+    }
+    // Ops see both couriers, each with its store and its own store's order.
+    let mut ops =
+        notifier.ops(json!({"area": {"min_lat": 55.5, "min_lon": 37.3, "max_lat": 56.0, "max_lon": 37.9}})).await;
+    let snapshot = ops.next_json().await;
+    let mut couriers: Vec<(String, String, serde_json::Value)> = snapshot["couriers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["store_id"].as_str().unwrap().to_owned(),
+                c["courier_id"].as_str().unwrap().to_owned(),
+                c["orders"].clone(),
+            )
+        })
+        .collect();
+    couriers.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        couriers,
+        [
+            ("rival".to_owned(), "c-same".to_owned(), json!([theirs])),
+            (STORE.to_owned(), "c-same".to_owned(), json!([ours]))
+        ],
+        "{snapshot}"
+    );
     notifier.stop().await;
 }
 
@@ -250,7 +315,7 @@ async fn a_restarted_notifier_still_routes_couriers_assigned_before_it_started()
     let hello = client.next_json().await;
     assert_eq!((hello["known"].as_bool(), hello["version"].as_i64()), (Some(true), Some(2)), "{hello}");
     assert_eq!(hello["status"], "in_transit");
-    publish_positions(&kafka, "c-before", &[(55.7650, 37.6300)]).await;
+    publish_positions(&kafka, STORE, "c-before", &[(55.7650, 37.6300)]).await;
     assert_eq!(client.next_of("position").await["lat"], 55.7650);
     // The order events read back at start-up are not live: their delay is not measured.
     let mut delays = Vec::new();
@@ -311,8 +376,8 @@ async fn an_ops_dashboard_sees_the_orders_and_couriers_of_its_area() {
     assert_eq!(ids, [moscow.as_str()], "only the order inside the area: {snapshot}");
     assert_eq!(snapshot["orders"][0]["courier_id"], "c-ops");
 
-    publish_positions(&kafka, "c-far", &[(59.93, 30.33)]).await;
-    publish_positions(&kafka, "c-ops", &[(55.7600, 37.6200)]).await;
+    publish_positions(&kafka, STORE, "c-far", &[(59.93, 30.33)]).await;
+    publish_positions(&kafka, STORE, "c-ops", &[(55.7600, 37.6200)]).await;
     let courier = ops.next_of("courier").await;
     assert_eq!(courier["courier_id"], "c-ops", "{courier}");
     assert_eq!(courier["orders"], json!([moscow]));

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use common::{KEY_A, KEY_B, TICKET_SECRET, TestApp, cdek_order_body, order_body};
 use domain::events::envelope::Payload;
-use domain::ids::CourierId;
+use domain::ids::CourierKey;
 use domain::position::Position;
 use domain::topics::Topic;
 use serde_json::{Value, json};
@@ -248,7 +248,7 @@ async fn track_shows_the_couriers_position_and_downsampled_path() {
     let app = TestApp::spawn("track").await;
     let id = app.create_picked_up("T-1", "c-9").await["id"].as_str().unwrap().to_owned();
     let store = app.store().await;
-    let courier = CourierId::parse("c-9").unwrap();
+    let courier = CourierKey::parse("shop-a/c-9").unwrap();
     // 0.0001° of latitude is about 11 m: the second point is kept by time, the third
     // (1 s after the second, 1 m away) is dropped, the fourth is kept by distance.
     let batch = [
@@ -286,13 +286,62 @@ async fn track_shows_the_couriers_position_and_downsampled_path() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_store_sees_its_own_courier_of_an_id_never_another_stores() {
+    // The attack of issue 22: shop B assigns shop A's courier id to an order of its own
+    // and asks where that courier is. Couriers belong to stores, so shop B names its own
+    // "c-7", and shop A's c-7 stays out of everything shop B (and its tracking link) sees.
+    let app = TestApp::spawn("per-store").await;
+    let ours = app.create_picked_up("PS-1", "c-7").await["id"].as_str().unwrap().to_owned();
+    let created_b = app.post("/orders", KEY_B, &order_body("PS-1")).await;
+    assert_eq!(created_b.status, 201, "{}", created_b.body);
+    let theirs = created_b.body["id"].as_str().unwrap().to_owned();
+    let link_b = created_b.body["tracking"]["token"].as_str().unwrap().to_owned();
+    let assigned = app.post(&format!("/orders/{theirs}/assign-courier"), KEY_B, &json!({ "courier_id": "c-7" })).await;
+    assert_eq!(assigned.status, 200, "{}", assigned.body);
+
+    // Before shop B's c-7 reports anything, shop B learns nothing of shop A's c-7.
+    let store = app.store().await;
+    store.record_positions(&CourierKey::parse("shop-a/c-7").unwrap(), &[position(55.7100, 37.58, 30)]).await.unwrap();
+    app.get("/couriers/c-7/location", KEY_B).await.expect_error(404, "courier_location_unknown");
+    let track_b = app.get(&format!("/orders/{theirs}/track"), KEY_B).await;
+    assert!(track_b.body["courier_position"].is_null(), "{}", track_b.body);
+    assert_eq!(track_b.body["path"].as_array().unwrap().len(), 0, "{}", track_b.body);
+    let public = app.call(reqwest::Method::GET, &format!("/track/{link_b}"), None, None).await;
+    assert_eq!(public.status, 200, "{}", public.body);
+    assert!(public.body["courier_position"].is_null(), "the tracking link shows no other store's courier");
+
+    // Each store's c-7 reports; each store sees its own, in location, track and link.
+    store.record_positions(&CourierKey::parse("shop-b/c-7").unwrap(), &[position(55.6000, 37.58, 20)]).await.unwrap();
+    store.record_positions(&CourierKey::parse("shop-a/c-7").unwrap(), &[position(55.7200, 37.58, 10)]).await.unwrap();
+    for (key, order, lat) in [(KEY_A, &ours, 55.7200), (KEY_B, &theirs, 55.6000)] {
+        let location = app.get("/couriers/c-7/location", key).await;
+        assert_eq!((location.status, location.body["lat"].as_f64()), (200, Some(lat)), "{}", location.body);
+        let track = app.get(&format!("/orders/{order}/track"), key).await;
+        assert_eq!(track.body["courier_position"]["lat"].as_f64(), Some(lat), "{}", track.body);
+        let path: Vec<f64> =
+            track.body["path"].as_array().unwrap().iter().map(|p| p["lat"].as_f64().unwrap()).collect();
+        assert!(path.iter().all(|p| (p - lat).abs() < 0.02), "only its own courier's points: {path:?}");
+        let listed = app.get("/couriers/c-7/orders?active_only=false", key).await;
+        let ids: Vec<&str> =
+            listed.body["items"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [order.as_str()]);
+    }
+    let public = app.call(reqwest::Method::GET, &format!("/track/{link_b}"), None, None).await;
+    assert_eq!(public.body["courier_position"]["lat"].as_f64(), Some(55.6000), "{}", public.body);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn many_couriers_batches_recorded_at_once_give_the_same_paths_as_one_by_one() {
     let app = TestApp::spawn("track-many").await;
     let one = app.create_picked_up("M-1", "c-one").await["id"].as_str().unwrap().to_owned();
     let two = app.create_picked_up("M-2", "c-two").await["id"].as_str().unwrap().to_owned();
     let store = app.store().await;
-    let (c_one, c_two, idle) =
-        (CourierId::parse("c-one").unwrap(), CourierId::parse("c-two").unwrap(), CourierId::parse("c-idle").unwrap());
+    let (c_one, c_two, idle) = (
+        CourierKey::parse("shop-a/c-one").unwrap(),
+        CourierKey::parse("shop-a/c-two").unwrap(),
+        CourierKey::parse("shop-a/c-idle").unwrap(),
+    );
     // c-one's two batches in one call: the second is thinned against the first's last
     // point (kept, dropped by 1 m and 1 s, kept by distance); c-two's older point comes
     // after its newer one and neither moves its position back nor enters its path twice.

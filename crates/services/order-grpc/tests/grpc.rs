@@ -209,7 +209,11 @@ async fn every_rpc_works_and_refuses_bad_input_with_a_reason() {
     assert_eq!(listed.orders.len(), 1);
     let courier_orders = grpc
         .client
-        .list_courier_orders(proto::ListCourierOrdersRequest { courier_id: "c-1".into(), include_finished: false })
+        .list_courier_orders(proto::ListCourierOrdersRequest {
+            courier_id: "c-1".into(),
+            include_finished: false,
+            store_id: "shop-a".into(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -224,7 +228,10 @@ async fn every_rpc_works_and_refuses_bad_input_with_a_reason() {
 
     let unknown_courier = grpc
         .client
-        .get_courier_location(proto::GetCourierLocationRequest { courier_id: "c-404".into() })
+        .get_courier_location(proto::GetCourierLocationRequest {
+            courier_id: "c-404".into(),
+            store_id: "shop-a".into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(
@@ -402,6 +409,7 @@ async fn track_order_streams_changes_and_positions_until_the_order_is_final() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let batch = pb::CourierLocations {
         courier_id: "c-5".into(),
+        store_id: "shop-a".into(),
         positions: vec![pb::Position {
             lat: 55.71,
             lon: 37.59,
@@ -412,7 +420,7 @@ async fn track_order_streams_changes_and_positions_until_the_order_is_final() {
         }],
     };
     let envelope = Envelope::new("courier-tracker", timestamp(Utc::now()), Payload::CourierLocations(batch));
-    grpc.publish(Topic::CourierLocations, "c-5", envelope.encode_to_vec()).await;
+    grpc.publish(Topic::CourierLocations, "shop-a/c-5", envelope.encode_to_vec()).await;
     let moved = tokio::time::timeout(Duration::from_secs(20), stream.next()).await.unwrap().unwrap().unwrap();
     let Some(Update::CourierPosition(position)) = moved.update else { panic!("{moved:?}") };
     assert_eq!(position.lat, 55.71);
@@ -438,15 +446,111 @@ async fn track_order_streams_changes_and_positions_until_the_order_is_final() {
     assert_eq!(versions, [3, 4], "then the stream ended with the final status");
 
     // The courier_locations consumer kept the position for GetCourierLocation.
-    let location =
-        test_support::eventually("position recorded", Duration::from_secs(20), || {
-            let mut client = grpc.client.clone();
-            async move {
-                client.get_courier_location(proto::GetCourierLocationRequest { courier_id: "c-5".into() }).await.ok()
-            }
-        })
-        .await;
+    let location = test_support::eventually("position recorded", Duration::from_secs(20), || {
+        let mut client = grpc.client.clone();
+        async move {
+            let request = proto::GetCourierLocationRequest { courier_id: "c-5".into(), store_id: "shop-a".into() };
+            client.get_courier_location(request).await.ok()
+        }
+    })
+    .await;
     assert_eq!(location.into_inner().position.unwrap().lon, 37.59);
+    grpc.stop().await;
+}
+
+/// A batch of one position of `store`'s courier, as the tracker publishes it.
+async fn publish_position(grpc: &TestGrpc, store: &str, courier: &str, lat: f64) {
+    let batch = pb::CourierLocations {
+        courier_id: courier.into(),
+        store_id: store.into(),
+        positions: vec![pb::Position {
+            lat,
+            lon: 37.59,
+            recorded_at: Some(timestamp(Utc::now())),
+            accuracy_m: 4.0,
+            speed_mps: None,
+            heading_deg: None,
+        }],
+    };
+    let envelope = Envelope::new("courier-tracker", timestamp(Utc::now()), Payload::CourierLocations(batch));
+    grpc.publish(Topic::CourierLocations, &format!("{store}/{courier}"), envelope.encode_to_vec()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_courier_id_names_one_courier_per_store() {
+    // Couriers belong to stores: shop-a's "c-7" and shop-b's "c-7" are two couriers, each
+    // seen only with its own store, each moving only its own store's order.
+    let mut grpc = TestGrpc::spawn("per_store").await;
+    let ours = grpc.create("PS-1").await.id;
+    let mut theirs = create_request("PS-2");
+    theirs.store_id = "shop-b".into();
+    let theirs = grpc.client.create_order(theirs).await.unwrap().into_inner().order.unwrap().order.unwrap().id;
+    for order_id in [&ours, &theirs] {
+        let assign = proto::AssignCourierRequest {
+            order_id: order_id.clone(),
+            courier_id: "c-7".into(),
+            expected_version: None,
+        };
+        grpc.client.assign_courier(assign).await.unwrap();
+    }
+    let mut stream =
+        grpc.client.track_order(proto::GetOrderRequest { order_id: ours.clone() }).await.unwrap().into_inner();
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.unwrap().unwrap().unwrap();
+    assert!(matches!(first.update, Some(Update::Snapshot(_))), "{first:?}");
+    tokio::time::sleep(Duration::from_secs(3)).await; // the track feed joins at the latest offset
+
+    publish_position(&grpc, "shop-b", "c-7", 55.60).await;
+    publish_position(&grpc, "shop-a", "c-7", 55.71).await;
+    let location = |store: &'static str| {
+        let mut client = grpc.client.clone();
+        async move {
+            let request = proto::GetCourierLocationRequest { courier_id: "c-7".into(), store_id: store.into() };
+            client.get_courier_location(request).await
+        }
+    };
+    for (store, lat) in [("shop-a", 55.71), ("shop-b", 55.60)] {
+        let found = test_support::eventually("each store's courier located", Duration::from_secs(20), || async {
+            location(store).await.ok()
+        })
+        .await
+        .into_inner();
+        assert_eq!((found.store_id.as_str(), found.courier_id.as_str()), (store, "c-7"));
+        assert_eq!(found.position.unwrap().lat, lat, "{store}'s c-7 is where it reported, not the other");
+    }
+    let nobody = location("shop-c").await.unwrap_err();
+    assert_eq!((nobody.code(), reason(&nobody).as_str()), (Code::NotFound, "courier_location_unknown"));
+
+    // The stream of shop-a's order shows shop-a's c-7 only.
+    let mut seen = Vec::new();
+    while let Ok(Some(update)) = tokio::time::timeout(Duration::from_secs(4), stream.next()).await {
+        if let Some(Update::CourierPosition(position)) = update.unwrap().update {
+            seen.push(position.lat);
+        }
+    }
+    assert_eq!(seen, [55.71], "only our courier's position reached our order's stream");
+
+    // A courier's orders are its store's.
+    for (store, order) in [("shop-a", &ours), ("shop-b", &theirs)] {
+        let request = proto::ListCourierOrdersRequest {
+            courier_id: "c-7".into(),
+            include_finished: true,
+            store_id: store.into(),
+        };
+        let listed = grpc.client.list_courier_orders(request).await.unwrap().into_inner();
+        let ids: Vec<&str> = listed.orders.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, [order.as_str()], "{store}");
+    }
+    // Without a store a courier id names nobody: refused, naming the field.
+    let request = proto::ListCourierOrdersRequest { courier_id: "c-7".into(), ..Default::default() };
+    let refused = grpc.client.list_courier_orders(request).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(refused.get_details_bad_request().unwrap().field_violations[0].field, "store_id");
+    let refused = grpc
+        .client
+        .get_courier_location(proto::GetCourierLocationRequest { courier_id: "c-7".into(), store_id: String::new() })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.get_details_bad_request().unwrap().field_violations[0].field, "store_id");
     grpc.stop().await;
 }
 

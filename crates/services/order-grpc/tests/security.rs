@@ -143,7 +143,10 @@ async fn call_every_rpc(
         (
             "GetCourierLocation",
             client
-                .get_courier_location(with(a, proto::GetCourierLocationRequest { courier_id: "c-sec".into() }))
+                .get_courier_location(with(
+                    a,
+                    proto::GetCourierLocationRequest { courier_id: "c-sec".into(), store_id: "shop-a".into() },
+                ))
                 .await
                 .map(drop),
         ),
@@ -152,7 +155,11 @@ async fn call_every_rpc(
             client
                 .list_courier_orders(with(
                     a,
-                    proto::ListCourierOrdersRequest { courier_id: "c-sec".into(), include_finished: true },
+                    proto::ListCourierOrdersRequest {
+                        courier_id: "c-sec".into(),
+                        include_finished: true,
+                        store_id: "shop-a".into(),
+                    },
                 ))
                 .await
                 .map(drop),

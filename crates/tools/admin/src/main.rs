@@ -72,7 +72,12 @@ enum Command {
         revert: bool,
     },
     /// Print a courier token for a courier app, signed with ORDERTRACK_COURIERS__TOKEN_SECRET.
+    /// Couriers belong to stores: the token names the store and the courier, and its
+    /// positions reach only that store's orders.
     CourierToken {
+        /// The store the courier delivers for (its storefront key's name).
+        #[arg(long)]
+        store: String,
         /// The courier's id.
         #[arg(long)]
         courier: String,
@@ -156,23 +161,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::CourierToken { courier, hours } => {
+        Command::CourierToken { store, courier, hours } => {
             let config: AdminConfig = platform::config::load()?;
             let secret = config.couriers.token_secret;
             anyhow::ensure!(secret.expose().len() >= 32, "set ORDERTRACK_COURIERS__TOKEN_SECRET (32+ characters)");
+            let store = domain::ids::StoreId::parse(&store).map_err(|e| anyhow::anyhow!("--store: {}", e.message))?;
             let courier =
                 domain::ids::CourierId::parse(&courier).map_err(|e| anyhow::anyhow!("--courier: {}", e.message))?;
+            let courier = domain::ids::CourierKey::new(store, courier);
             anyhow::ensure!((1..=24 * 30).contains(&hours), "--hours must be between 1 and 720");
             let expires = chrono::Utc::now() + chrono::Duration::hours(hours);
-            println!(
-                "{}",
-                domain::token::sign(
-                    secret.expose().as_bytes(),
-                    domain::token::Purpose::Courier,
-                    courier.as_str(),
-                    expires
-                )
-            );
+            println!("{}", domain::token::sign_courier(secret.expose().as_bytes(), &courier, expires));
         }
         Command::ScanLogs { state_dir } => {
             let cdek = scan_logs::cdek_client_secret(std::env::var("ORDERTRACK_CDEK__CLIENT_SECRET").ok());

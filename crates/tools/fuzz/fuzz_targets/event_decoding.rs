@@ -58,7 +58,7 @@ fuzz_target!(|bytes: &[u8]| {
             }
         }
         Payload::CourierLocations(batch) => {
-            let _ = CourierId::parse(&batch.courier_id);
+            let _ = batch.courier();
             for event in &batch.positions {
                 if let Ok(position) = Position::from_event(event) {
                     assert!((-90.0..=90.0).contains(&position.point.lat()), "{position:?}");

@@ -17,7 +17,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Float4, Float8, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::geo::Coordinates;
-use domain::ids::{OrderId, StoreId};
+use domain::ids::{CourierId, CourierKey, OrderId, StoreId};
 use domain::order::TimelineEntry;
 use domain::position::Position;
 use domain::status::OrderStatus;
@@ -85,23 +85,20 @@ pub(crate) async fn list(
     Ok(query.limit(limit + 1).load(conn).await?)
 }
 
-/// A courier's orders, newest first (at most 500): of one store or of all, in the given
-/// statuses or in any.
+/// A courier's orders (the orders of its store it is assigned to), newest first (at most
+/// 500), in the given statuses or in any.
 pub(crate) async fn courier_orders(
     conn: &mut AsyncPgConnection,
-    courier: &str,
-    store: Option<&StoreId>,
+    courier: &CourierKey,
     statuses: Option<&[OrderStatus]>,
 ) -> Result<Vec<OrderRow>, OrdersError> {
     let mut query = orders::table
-        .filter(orders::courier_id.eq(courier.to_owned()))
+        .filter(orders::store_id.eq(courier.store.as_str().to_owned()))
+        .filter(orders::courier_id.eq(courier.courier.as_str().to_owned()))
         .select(OrderRow::as_select())
         .order(orders::id.desc())
         .limit(500)
         .into_boxed();
-    if let Some(store) = store {
-        query = query.filter(orders::store_id.eq(store.as_str().to_owned()));
-    }
     if let Some(statuses) = statuses {
         query = query.filter(orders::status.eq_any(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
     }
@@ -258,10 +255,14 @@ pub(crate) async fn id_by_token_hash(
 /// A courier's last known position.
 pub(crate) async fn courier_position(
     conn: &mut AsyncPgConnection,
-    courier: &str,
+    courier: &CourierKey,
 ) -> Result<Option<Position>, OrdersError> {
-    let row: Option<CourierPositionRow> =
-        courier_positions::table.find(courier).select(CourierPositionRow::as_select()).first(conn).await.optional()?;
+    let row: Option<CourierPositionRow> = courier_positions::table
+        .find((courier.store.as_str(), courier.courier.as_str()))
+        .select(CourierPositionRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
     Ok(row.and_then(|row| row.to_domain()))
 }
 
@@ -291,42 +292,55 @@ pub(crate) async fn path(
 /// arrive late or twice). One statement for all couriers, taken in the order given.
 pub(crate) async fn upsert_courier_positions(
     conn: &mut AsyncPgConnection,
-    latest: &[(&str, &Position)],
+    latest: &[(&CourierKey, &Position)],
 ) -> Result<(), OrdersError> {
     diesel::sql_query(
-        "INSERT INTO courier_positions (courier_id, lat, lon, recorded_at, accuracy_m, speed_mps, heading_deg, updated_at) \
-         SELECT courier_id, lat, lon, recorded_at, accuracy_m, speed_mps, heading_deg, now() \
-         FROM unnest($1::text[], $2::float8[], $3::float8[], $4::timestamptz[], $5::float4[], $6::float4[], $7::float4[]) \
-           AS p (courier_id, lat, lon, recorded_at, accuracy_m, speed_mps, heading_deg) \
-         ON CONFLICT (courier_id) DO UPDATE SET lat = EXCLUDED.lat, lon = EXCLUDED.lon, \
+        "INSERT INTO courier_positions (store_id, courier_id, lat, lon, recorded_at, accuracy_m, speed_mps, heading_deg, updated_at) \
+         SELECT store_id, courier_id, lat, lon, recorded_at, accuracy_m, speed_mps, heading_deg, now() \
+         FROM unnest($1::text[], $2::float8[], $3::float8[], $4::timestamptz[], $5::float4[], $6::float4[], $7::float4[], $8::text[]) \
+           AS p (courier_id, lat, lon, recorded_at, accuracy_m, speed_mps, heading_deg, store_id) \
+         ON CONFLICT (store_id, courier_id) DO UPDATE SET lat = EXCLUDED.lat, lon = EXCLUDED.lon, \
            recorded_at = EXCLUDED.recorded_at, accuracy_m = EXCLUDED.accuracy_m, speed_mps = EXCLUDED.speed_mps, \
            heading_deg = EXCLUDED.heading_deg, updated_at = now() \
          WHERE courier_positions.recorded_at < EXCLUDED.recorded_at",
     )
-    .bind::<Array<Text>, _>(latest.iter().map(|(courier, _)| *courier).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(latest.iter().map(|(courier, _)| courier.courier.as_str()).collect::<Vec<_>>())
     .bind::<Array<Float8>, _>(latest.iter().map(|(_, p)| p.point.lat()).collect::<Vec<_>>())
     .bind::<Array<Float8>, _>(latest.iter().map(|(_, p)| p.point.lon()).collect::<Vec<_>>())
     .bind::<Array<Timestamptz>, _>(latest.iter().map(|(_, p)| p.recorded_at).collect::<Vec<_>>())
     .bind::<Array<Float4>, _>(latest.iter().map(|(_, p)| p.accuracy_m).collect::<Vec<_>>())
     .bind::<Array<Nullable<Float4>>, _>(latest.iter().map(|(_, p)| p.speed_mps).collect::<Vec<_>>())
     .bind::<Array<Nullable<Float4>>, _>(latest.iter().map(|(_, p)| p.heading_deg).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(latest.iter().map(|(courier, _)| courier.store.as_str()).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// The orders (id, courier) of these couriers that are in one of `statuses`.
+/// The orders of these couriers (each of its store) that are in one of `statuses`: each
+/// order's id and its courier.
 pub(crate) async fn orders_of_couriers(
     conn: &mut AsyncPgConnection,
-    couriers: &[&str],
+    couriers: &[&CourierKey],
     statuses: &[OrderStatus],
-) -> Result<Vec<(Uuid, Option<String>)>, OrdersError> {
-    Ok(orders::table
-        .filter(orders::courier_id.eq_any(couriers))
+) -> Result<Vec<(Uuid, CourierKey)>, OrdersError> {
+    // Orders whose store is one of the couriers' stores and whose courier id is one of
+    // theirs; of those, the orders of exactly one of the couriers (a store's "c-1" is not
+    // another store's).
+    let rows: Vec<(Uuid, String, Option<String>)> = orders::table
+        .filter(orders::store_id.eq_any(couriers.iter().map(|c| c.store.as_str()).collect::<Vec<_>>()))
+        .filter(orders::courier_id.eq_any(couriers.iter().map(|c| c.courier.as_str()).collect::<Vec<_>>()))
         .filter(orders::status.eq_any(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()))
-        .select((orders::id, orders::courier_id))
+        .select((orders::id, orders::store_id, orders::courier_id))
         .load(conn)
-        .await?)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, store, courier)| {
+            let key = CourierKey::new(StoreId::parse(&store).ok()?, CourierId::parse(&courier?).ok()?);
+            couriers.contains(&&key).then_some((id, key))
+        })
+        .collect())
 }
 
 /// The newest point of each order's path.

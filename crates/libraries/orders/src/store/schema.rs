@@ -1,7 +1,7 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
-    courier_positions (courier_id) {
+    courier_positions (store_id, courier_id) {
         courier_id -> Text,
         lat -> Float8,
         lon -> Float8,
@@ -10,6 +10,7 @@ diesel::table! {
         speed_mps -> Nullable<Float4>,
         heading_deg -> Nullable<Float4>,
         updated_at -> Timestamptz,
+        store_id -> Text,
     }
 }
 

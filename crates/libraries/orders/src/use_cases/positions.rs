@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use diesel_async::AsyncConnection;
-use domain::ids::CourierId;
+use domain::ids::CourierKey;
 use domain::position::Position;
 use uuid::Uuid;
 
@@ -15,9 +15,9 @@ use crate::store::{self, rows::NewTrackPoint};
 
 impl Orders {
     /// Records a batch of a courier's positions: the latest becomes the courier's
-    /// position; each active order of the courier keeps a downsampled path. Replaying a
-    /// batch changes nothing.
-    pub async fn record_positions(&self, courier: &CourierId, positions: &[Position]) -> Result<(), OrdersError> {
+    /// position; each active order of the courier (the orders of its store it carries)
+    /// keeps a downsampled path. Replaying a batch changes nothing.
+    pub async fn record_positions(&self, courier: &CourierKey, positions: &[Position]) -> Result<(), OrdersError> {
         self.record_many_positions(&[(courier.clone(), positions.to_vec())]).await
     }
 
@@ -25,16 +25,17 @@ impl Orders {
     /// transaction of four statements whatever their number: the couriers' latest
     /// positions, their active orders, those orders' last path points, the new ones.
     /// Batches are taken in the order given (a courier's later batch after its earlier).
-    pub async fn record_many_positions(&self, batches: &[(CourierId, Vec<Position>)]) -> Result<(), OrdersError> {
-        // Each courier's newest position of all its batches, by courier id: every batch
-        // locks the couriers' rows in the same order, so two instances writing overlapping
-        // couriers (during a rebalance) wait for each other instead of deadlocking.
-        let mut latest: BTreeMap<&str, &Position> = BTreeMap::new();
+    pub async fn record_many_positions(&self, batches: &[(CourierKey, Vec<Position>)]) -> Result<(), OrdersError> {
+        // Each courier's newest position of all its batches, by (store, courier id): every
+        // batch locks the couriers' rows in the same order, so two instances writing
+        // overlapping couriers (during a rebalance) wait for each other instead of
+        // deadlocking.
+        let mut latest: BTreeMap<&CourierKey, &Position> = BTreeMap::new();
         for (courier, positions) in batches {
             for position in positions {
-                let newer = latest.get(courier.as_str()).is_none_or(|held| held.recorded_at < position.recorded_at);
+                let newer = latest.get(courier).is_none_or(|held| held.recorded_at < position.recorded_at);
                 if newer {
-                    latest.insert(courier.as_str(), position);
+                    latest.insert(courier, position);
                 }
             }
         }
@@ -44,11 +45,10 @@ impl Orders {
         let mut conn = self.pool.get().await?;
         let config = Arc::clone(&self.config);
         conn.transaction::<(), OrdersError, _>(async move |conn| {
-            let latest: Vec<(&str, &Position)> = latest.into_iter().collect();
+            let latest: Vec<(&CourierKey, &Position)> = latest.into_iter().collect();
             store::upsert_courier_positions(conn, &latest).await?;
-            let couriers: Vec<&str> = latest.iter().map(|(courier, _)| *courier).collect();
-            let active: Vec<(Uuid, Option<String>)> =
-                store::orders_of_couriers(conn, &couriers, &FOLLOWS_COURIER).await?;
+            let couriers: Vec<&CourierKey> = latest.iter().map(|(courier, _)| *courier).collect();
+            let active: Vec<(Uuid, CourierKey)> = store::orders_of_couriers(conn, &couriers, &FOLLOWS_COURIER).await?;
             if active.is_empty() {
                 return Ok(());
             }
@@ -58,7 +58,7 @@ impl Orders {
             for (courier, positions) in batches {
                 let mut sorted: Vec<&Position> = positions.iter().collect();
                 sorted.sort_by_key(|p| p.recorded_at);
-                for (order_id, _) in active.iter().filter(|(_, c)| c.as_deref() == Some(courier.as_str())) {
+                for (order_id, _) in active.iter().filter(|(_, c)| c == courier) {
                     for position in &sorted {
                         // A point joins the path when it is newer than the last one kept
                         // and far enough from it or late enough after it.
@@ -74,7 +74,7 @@ impl Orders {
                             kept.insert(*order_id, (position.point, position.recorded_at));
                             new_points.push(NewTrackPoint {
                                 order_id: *order_id,
-                                courier_id: courier.to_string(),
+                                courier_id: courier.courier.to_string(),
                                 lat: position.point.lat(),
                                 lon: position.point.lon(),
                                 recorded_at: position.recorded_at,

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
-use domain::ids::{CourierId, OrderId};
+use domain::ids::{CourierKey, OrderId};
 use domain::order::Order;
 use domain::position::Position;
 
@@ -95,21 +95,25 @@ impl Orders {
     }
 
     /// The courier's last known position.
-    pub async fn courier_location(&self, courier: &CourierId) -> Result<Option<Position>, OrdersError> {
+    pub async fn courier_location(&self, courier: &CourierKey) -> Result<Option<Position>, OrdersError> {
         let mut conn = self.pool.get().await?;
-        store::courier_position(&mut conn, courier.as_str()).await
+        store::courier_position(&mut conn, courier).await
     }
 
-    /// The courier's orders, newest first: the active ones, or all of them.
+    /// The courier's orders, newest first: the active ones, or all of them. A store sees
+    /// only its own couriers (another store's courier has no orders for it).
     pub async fn courier_orders(
         &self,
         scope: &Scope,
-        courier: &CourierId,
+        courier: &CourierKey,
         active_only: bool,
     ) -> Result<Vec<Order>, OrdersError> {
+        if scope.store().is_some_and(|store| *store != courier.store) {
+            return Ok(Vec::new());
+        }
         let mut conn = self.pool.get().await?;
         let statuses = active_only.then_some(&FOLLOWS_COURIER[..]);
-        let rows = store::courier_orders(&mut conn, courier.as_str(), scope.store(), statuses).await?;
+        let rows = store::courier_orders(&mut conn, courier, statuses).await?;
         Ok(rows.iter().map(OrderRow::to_domain).collect::<Result<Vec<_>, _>>()?)
     }
 
@@ -125,7 +129,11 @@ impl Orders {
 /// The order's track: its courier's position while the order is open, and its path.
 async fn track_of(conn: &mut AsyncPgConnection, details: OrderDetails) -> Result<Track, OrdersError> {
     let courier_position = match &details.order.courier_id {
-        Some(courier) if !details.order.status.is_final() => store::courier_position(conn, courier.as_str()).await?,
+        Some(courier) if !details.order.status.is_final() => {
+            // The order's courier is the courier of the order's store.
+            let courier = CourierKey::new(details.order.store_id.clone(), courier.clone());
+            store::courier_position(conn, &courier).await?
+        }
         _ => None,
     };
     let path = store::path(conn, details.order.id, PATH_LIMIT).await?;

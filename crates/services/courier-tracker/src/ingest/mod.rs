@@ -1,5 +1,5 @@
 //! Position ingest: filter a courier's batch against its last accepted point, publish
-//! the accepted points to `courier_locations` (one message per batch, keyed by courier)
+//! the accepted points to `courier_locations` (one message per batch, keyed by `<store>/<courier>`)
 //! and wait for the broker's acknowledgement, then store the newest as the courier's
 //! latest position. The answer says how many points were accepted and why the others
 //! were dropped.
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use domain::events::{CourierLocations, Envelope, envelope::Payload};
-use domain::ids::CourierId;
+use domain::ids::CourierKey;
 use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
 use prost::Message;
 use rdkafka::producer::FutureProducer;
@@ -131,7 +131,7 @@ impl Ingest {
     /// the request arrived (for the latency metric).
     pub async fn ingest(
         &self,
-        courier: &CourierId,
+        courier: &CourierKey,
         batch: &[RawPoint],
         received: Instant,
     ) -> Result<Outcome, IngestError> {
@@ -141,7 +141,8 @@ impl Ingest {
         if batch.len() > self.max_batch {
             return Err(IngestError::BatchTooLarge { got: batch.len(), max: self.max_batch });
         }
-        let shard = shard_of(courier.as_str());
+        let key = courier.to_string();
+        let shard = shard_of(&key);
         let _serial = match self.shards.get(shard) {
             Some(lock) => {
                 Some(tokio::time::timeout(self.lock_wait, lock.lock()).await.map_err(|_| IngestError::Queued)?)
@@ -155,11 +156,12 @@ impl Ingest {
                 "courier-tracker",
                 domain::convert::timestamp(Utc::now()),
                 Payload::CourierLocations(CourierLocations {
-                    courier_id: courier.to_string(),
+                    courier_id: courier.courier.to_string(),
                     positions: filtered.accepted.iter().map(|p| p.to_event()).collect(),
+                    store_id: courier.store.to_string(),
                 }),
             );
-            platform::kafka::publish(&self.producer, &self.topic, courier.as_str(), &envelope.encode_to_vec())
+            platform::kafka::publish(&self.producer, &self.topic, &key, &envelope.encode_to_vec())
                 .await
                 .map_err(IngestError::Broker)?;
             self.latency.observe(received.elapsed().as_secs_f64());
@@ -170,7 +172,7 @@ impl Ingest {
             self.points.with_label_values(&[reason.as_str()]).inc();
         }
         Ok(Outcome {
-            courier_id: courier.to_string(),
+            courier_id: courier.courier.to_string(),
             accepted: filtered.accepted.len(),
             dropped: filtered.dropped.into_iter().map(|(index, reason)| DroppedPoint { index, reason }).collect(),
         })

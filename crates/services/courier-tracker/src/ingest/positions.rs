@@ -1,5 +1,6 @@
-//! Latest courier positions in Redis: a hash per courier and one GEO set of all of them,
-//! so "couriers near a point" is one GEOSEARCH. A position only replaces an older one
+//! Latest courier positions in Redis: a hash per courier (`tracker:courier:<store>/<id>`)
+//! and one GEO set of all of them (members `<store>/<id>`), so "couriers near a point" is
+//! one GEOSEARCH. A position only replaces an older one
 //! (batches may race or arrive late). When Redis is away, the last points are kept in
 //! memory so filtering goes on; Redis catches up with the next accepted point.
 
@@ -9,7 +10,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, TimeZone, Utc};
 use deadpool_redis::redis::{self, Script};
 use domain::geo::Coordinates;
-use domain::ids::CourierId;
+use domain::ids::CourierKey;
 use domain::position::Position;
 use platform::redis::{RedisConfig, SharedConnection};
 use prometheus::IntCounter;
@@ -43,7 +44,7 @@ pub struct Positions {
     redis: SharedConnection,
     config: RedisConfig,
     save: Script,
-    remembered: Mutex<HashMap<CourierId, Last>>,
+    remembered: Mutex<HashMap<CourierKey, Last>>,
     failures: IntCounter,
     log: Logger,
 }
@@ -51,6 +52,7 @@ pub struct Positions {
 /// A courier near a point.
 #[derive(Debug, Clone, Serialize)]
 pub struct Nearby {
+    pub store_id: String,
     pub courier_id: String,
     pub distance_m: f64,
     pub lat: f64,
@@ -64,6 +66,7 @@ impl Positions {
     }
 
     fn courier_key(&self, courier: &str) -> String {
+        // `courier` is a `CourierKey` written out: `<store>/<id>`.
         self.config.key(&format!("tracker:courier:{courier}"))
     }
 
@@ -77,7 +80,7 @@ impl Positions {
         warn!(self.log, "redis unavailable for positions"; "operation" => operation, "error" => error);
     }
 
-    fn remember(&self, courier: &CourierId, last: Last) {
+    fn remember(&self, courier: &CourierKey, last: Last) {
         if let Ok(mut remembered) = self.remembered.lock() {
             if remembered.len() >= MAX_REMEMBERED {
                 remembered.clear();
@@ -87,8 +90,8 @@ impl Positions {
     }
 
     /// The courier's last accepted point: from Redis, or from memory when Redis is away.
-    pub async fn last(&self, courier: &CourierId) -> Option<Last> {
-        let key = self.courier_key(courier.as_str());
+    pub async fn last(&self, courier: &CourierKey) -> Option<Last> {
+        let key = self.courier_key(&courier.to_string());
         let result = async {
             let mut conn = self.redis.get().await?;
             let mut command = redis::cmd("HMGET");
@@ -114,11 +117,12 @@ impl Positions {
     }
 
     /// Stores the newest accepted position.
-    pub async fn save(&self, courier: &CourierId, position: &Position) {
+    pub async fn save(&self, courier: &CourierKey, position: &Position) {
+        let member = courier.to_string();
         self.remember(courier, Last { point: position.point, recorded_at: position.recorded_at });
         let result = async {
             let mut conn = self.redis.get().await?;
-            let mut invocation = self.save.key(self.courier_key(courier.as_str()));
+            let mut invocation = self.save.key(self.courier_key(&member));
             invocation
                 .key(self.geo_key())
                 .arg(position.point.lat())
@@ -127,7 +131,7 @@ impl Positions {
                 .arg(position.accuracy_m)
                 .arg(position.speed_mps.map_or(String::new(), |s| s.to_string()))
                 .arg(position.heading_deg.map_or(String::new(), |h| h.to_string()))
-                .arg(courier.as_str())
+                .arg(&member)
                 .arg(geo_lat(position.point.lat()));
             tokio::time::timeout(self.config.timeout(), invocation.invoke_async::<i64>(&mut conn))
                 .await
@@ -140,7 +144,7 @@ impl Positions {
         }
     }
 
-    /// Couriers within `radius_m` of `center`, nearest first.
+    /// Couriers (of every store) within `radius_m` of `center`, nearest first.
     pub async fn nearby(&self, center: &Coordinates, radius_m: f64, limit: usize) -> Result<Vec<Nearby>, String> {
         let mut conn = self.redis.get().await?;
         let mut search = redis::cmd("GEOSEARCH");
@@ -176,9 +180,12 @@ impl Positions {
         Ok(found
             .into_iter()
             .zip(details)
-            .filter_map(|((courier_id, distance_m), (lat, lon, t))| {
+            .filter_map(|((member, distance_m), (lat, lon, t))| {
+                // A member of the time before couriers belonged to stores names no store.
+                let key = CourierKey::parse(&member).ok()?;
                 Some(Nearby {
-                    courier_id,
+                    store_id: key.store.to_string(),
+                    courier_id: key.courier.to_string(),
                     distance_m,
                     lat: lat?,
                     lon: lon?,

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use domain::convert::timestamp;
 use domain::events::{self as pb, Envelope, envelope::Payload};
 use domain::geo::{Coordinates, segment_enters_circle};
-use domain::ids::{CourierId, OrderId};
+use domain::ids::{CourierKey, OrderId};
 use domain::position::Position;
 use domain::status::OrderStatus;
 use platform::config::ConfigError;
@@ -127,7 +127,7 @@ pub struct Motion {
     assignments: Arc<Assignments>,
     producer: FutureProducer,
     commands_topic: String,
-    couriers: Mutex<HashMap<String, CourierMotion>>,
+    couriers: Mutex<HashMap<CourierKey, CourierMotion>>,
     commands: IntCounterVec,
     log: Logger,
 }
@@ -157,13 +157,13 @@ impl Motion {
         let Some(Payload::CourierLocations(batch)) = envelope.payload else {
             return Err(reject(format!("expected courier locations, got {}", envelope.event_type)));
         };
-        let courier = CourierId::parse(&batch.courier_id).map_err(|e| HandleError::Reject(e.into()))?;
+        let courier = batch.courier().map_err(|e| HandleError::Reject(e.into()))?;
         let mut positions: Vec<Position> =
             batch.positions.iter().filter_map(|p| Position::from_event(p).ok()).collect();
         positions.sort_by_key(|p| p.recorded_at);
         let orders = self.assignments.of_courier(&courier).await.map_err(HandleError::Retry)?;
 
-        let before = self.couriers.lock().ok().and_then(|c| c.get(courier.as_str()).cloned()).unwrap_or_default();
+        let before = self.couriers.lock().ok().and_then(|c| c.get(&courier).cloned()).unwrap_or_default();
         let (after, pending) = self.follow(before, &orders, &positions);
         for command in &pending {
             self.send(command).await.map_err(|e| HandleError::Retry(e.into()))?;
@@ -176,7 +176,7 @@ impl Motion {
             debug!(self.log, "command sent"; "courier_id" => %courier, "order_id" => %command.order, "kind" => command.kind);
         }
         if let Ok(mut couriers) = self.couriers.lock() {
-            couriers.insert(courier.to_string(), after);
+            couriers.insert(courier, after);
         }
         Ok(())
     }

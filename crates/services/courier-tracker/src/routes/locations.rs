@@ -20,7 +20,7 @@ use crate::ingest::Outcome;
     responses(
         (status = 200, body = Outcome),
         (status = 400, description = "`malformed_body`, `empty_batch`, `batch_too_large`, `invalid_courier_id`", body = ErrorBody),
-        (status = 401, description = "`missing_courier_token`, `token_expired`, `token_forged`, ...", body = ErrorBody),
+        (status = 401, description = "`missing_courier_token`, `token_expired`, `token_forged`, `token_without_store`, ...", body = ErrorBody),
         (status = 403, description = "`token_for_another_courier`", body = ErrorBody),
         (status = 503, description = "`broker_unavailable`: retry the batch", body = ErrorBody),
     ),
@@ -34,7 +34,7 @@ pub async fn post(
 ) -> Result<HttpResponse, ApiError> {
     let received = Instant::now();
     let courier = courier_id(&id)?;
-    auth::courier(&request, &state.token_secret, &courier)?;
+    let courier = auth::courier(&request, &state.token_secret, &courier)?;
     let outcome = state.ingest.ingest(&courier, &body.value.points, received).await?;
     Ok(HttpResponse::Ok().json(outcome))
 }

@@ -42,7 +42,7 @@ pub async fn connect(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let courier = courier_id(&id)?;
-    auth::courier(&request, &state.token_secret, &courier)?;
+    let courier = auth::courier(&request, &state.token_secret, &courier)?;
     check_handshake(&request)?;
     let (response, mut session, stream) = actix_ws::handle(&request, body)
         .map_err(|error| ApiError::bad_request("not_a_websocket", error.to_string()))?;
@@ -111,7 +111,7 @@ fn check_handshake(request: &HttpRequest) -> Result<(), ApiError> {
 }
 
 /// The answer to one message: the ingest outcome, or an error object.
-async fn handle(state: &AppState, courier: &domain::ids::CourierId, message: &[u8]) -> String {
+async fn handle(state: &AppState, courier: &domain::ids::CourierKey, message: &[u8]) -> String {
     let result = async {
         let batch: Batch = platform::json_body::parse(message)?;
         state.ingest.ingest(courier, &batch.points, Instant::now()).await.map_err(ApiError::from)

@@ -14,7 +14,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use domain::events as pb;
 use domain::geo::Coordinates;
-use domain::ids::{CourierId, OrderId};
+use domain::ids::{CourierId, CourierKey, OrderId, StoreId};
 use domain::status::OrderStatus;
 use platform::postgres::PgPool;
 use uuid::Uuid;
@@ -79,7 +79,7 @@ impl Row {
 /// path reads it for every batch of positions).
 pub struct Assignments {
     pool: PgPool,
-    cache: Mutex<HashMap<String, (Instant, Vec<ActiveOrder>)>>,
+    cache: Mutex<HashMap<CourierKey, (Instant, Vec<ActiveOrder>)>>,
     ttl: Duration,
 }
 
@@ -88,7 +88,7 @@ impl Assignments {
         Self { pool, cache: Mutex::new(HashMap::new()), ttl: Duration::from_secs(2) }
     }
 
-    fn forget(&self, courier: &str) {
+    fn forget(&self, courier: &CourierKey) {
         if let Ok(mut cache) = self.cache.lock() {
             cache.remove(courier);
         }
@@ -125,10 +125,10 @@ impl Assignments {
         Ok(changed)
     }
 
-    /// The orders `courier` is delivering now.
-    pub async fn of_courier(&self, courier: &CourierId) -> anyhow::Result<Vec<ActiveOrder>> {
+    /// The orders `courier` (of its store) is delivering now.
+    pub async fn of_courier(&self, courier: &CourierKey) -> anyhow::Result<Vec<ActiveOrder>> {
         if let Ok(cache) = self.cache.lock() {
-            if let Some((at, orders)) = cache.get(courier.as_str()) {
+            if let Some((at, orders)) = cache.get(courier) {
                 if at.elapsed() < self.ttl {
                     return Ok(orders.clone());
                 }
@@ -136,20 +136,21 @@ impl Assignments {
         }
         let mut conn = self.pool.get().await?;
         let rows: Vec<Row> = active_orders::table
-            .filter(active_orders::courier_id.eq(courier.as_str()))
+            .filter(active_orders::store_id.eq(courier.store.as_str()))
+            .filter(active_orders::courier_id.eq(courier.courier.as_str()))
             .filter(active_orders::status.eq_any(FOLLOWED.map(|s| s.as_str())))
             .select(Row::as_select())
             .load(&mut conn)
             .await?;
         let orders: Vec<ActiveOrder> = rows.iter().filter_map(Row::to_active).collect();
         if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(courier.to_string(), (Instant::now(), orders.clone()));
+            cache.insert(courier.clone(), (Instant::now(), orders.clone()));
         }
         Ok(orders)
     }
 
     /// Notes that `milestone` was sent for an order, so it is never sent again.
-    pub async fn mark_sent(&self, courier: &CourierId, order: OrderId, milestone: Milestone) -> anyhow::Result<()> {
+    pub async fn mark_sent(&self, courier: &CourierKey, order: OrderId, milestone: Milestone) -> anyhow::Result<()> {
         let mut conn = self.pool.get().await?;
         let target = active_orders::table.find(order.as_uuid());
         match milestone {
@@ -163,7 +164,7 @@ impl Assignments {
                 diesel::update(target).set(active_orders::arriving_sent.eq(true)).execute(&mut conn).await?
             }
         };
-        self.forget(courier.as_str());
+        self.forget(courier);
         Ok(())
     }
 }
@@ -171,7 +172,8 @@ impl Assignments {
 /// An order as an event shows it, checked: what the tracker stores of it.
 pub struct Assignment {
     id: Uuid,
-    courier: Option<String>,
+    store: StoreId,
+    courier: Option<CourierId>,
     status: OrderStatus,
     pickup: pb::GeoPoint,
     destination: pb::GeoPoint,
@@ -190,8 +192,16 @@ impl Assignment {
             place.and_then(|p| p.point).ok_or_else(|| anyhow::anyhow!("order {id} lacks a point"))
         };
         let (pickup, destination) = (point(order.pickup.as_ref())?, point(order.destination.as_ref())?);
-        let courier = (!order.courier_id.is_empty()).then(|| order.courier_id.clone());
-        Ok(Self { id, courier, status, pickup, destination, version: order.version })
+        let store = StoreId::parse(&order.store_id).map_err(|e| anyhow::anyhow!("order {id}: {e}"))?;
+        let courier = (!order.courier_id.is_empty())
+            .then(|| CourierId::parse(&order.courier_id))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("order {id}: {e}"))?;
+        Ok(Self { id, store, courier, status, pickup, destination, version: order.version })
+    }
+
+    fn courier_key(&self) -> Option<CourierKey> {
+        self.courier.clone().map(|courier| CourierKey::new(self.store.clone(), courier))
     }
 }
 
@@ -200,22 +210,23 @@ impl Assignment {
 async fn record_one(
     conn: &mut diesel_async::AsyncPgConnection,
     order: &Assignment,
-) -> Result<Option<Vec<String>>, diesel::result::Error> {
+) -> Result<Option<Vec<CourierKey>>, diesel::result::Error> {
     // An order's events arrive in order on one partition and are handled one at a
     // time, so reading the stored version first is enough to skip a late, older one.
-    let previous: Option<(Option<String>, i64)> = active_orders::table
+    let previous: Option<(String, Option<String>, i64)> = active_orders::table
         .find(order.id)
-        .select((active_orders::courier_id, active_orders::version))
+        .select((active_orders::store_id, active_orders::courier_id, active_orders::version))
         .first(conn)
         .await
         .optional()?;
-    if previous.as_ref().is_some_and(|(_, version)| *version >= order.version) {
+    if previous.as_ref().is_some_and(|(_, _, version)| *version >= order.version) {
         return Ok(None);
     }
     diesel::insert_into(active_orders::table)
         .values((
             active_orders::order_id.eq(order.id),
-            active_orders::courier_id.eq(&order.courier),
+            active_orders::store_id.eq(order.store.as_str()),
+            active_orders::courier_id.eq(order.courier.as_ref().map(CourierId::as_str)),
             active_orders::status.eq(order.status.as_str()),
             active_orders::pickup_lat.eq(order.pickup.lat),
             active_orders::pickup_lon.eq(order.pickup.lon),
@@ -227,6 +238,7 @@ async fn record_one(
         .on_conflict(active_orders::order_id)
         .do_update()
         .set((
+            active_orders::store_id.eq(excluded(active_orders::store_id)),
             active_orders::courier_id.eq(excluded(active_orders::courier_id)),
             active_orders::status.eq(excluded(active_orders::status)),
             active_orders::pickup_lat.eq(excluded(active_orders::pickup_lat)),
@@ -238,5 +250,8 @@ async fn record_one(
         ))
         .execute(conn)
         .await?;
-    Ok(Some([order.courier.clone(), previous.and_then(|(courier, _)| courier)].into_iter().flatten().collect()))
+    let before = previous.and_then(|(store, courier, _)| {
+        Some(CourierKey::new(StoreId::parse(&store).ok()?, CourierId::parse(&courier?).ok()?))
+    });
+    Ok(Some([order.courier_key(), before].into_iter().flatten().collect()))
 }

@@ -14,5 +14,6 @@ diesel::table! {
         in_transit_sent -> Bool,
         arriving_sent -> Bool,
         updated_at -> Timestamptz,
+        store_id -> Text,
     }
 }

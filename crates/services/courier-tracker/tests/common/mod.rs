@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use courier_tracker::config::{CouriersConfig, OpsConfig};
 use courier_tracker::{Application, Config};
 use domain::events::{self as pb, Envelope, envelope::Payload};
-use domain::token::{self, Purpose};
+use domain::ids::CourierKey;
+use domain::token;
 use domain::topics::Topic;
 use platform::Secret;
 use platform::http::HttpConfig;
@@ -75,6 +76,20 @@ impl TestTracker {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Posts `points` as `store`'s courier; the answer must be 200.
+    pub async fn post_for(&self, store: &str, courier: &str, points: &[Value]) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/couriers/{courier}/locations", self.base))
+            .bearer_auth(courier_token_of(store, courier))
+            .json(&json!({ "points": points }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
     pub async fn post(&self, courier: &str, points: &[Value]) -> Value {
         let (status, body) = self.post_as(courier, courier, &json!({ "points": points })).await;
         assert_eq!(status, 200, "{body}");
@@ -119,8 +134,16 @@ impl TestTracker {
     }
 }
 
+/// A token of the test store's courier (`test_support::events::STORE`, the store of the
+/// test orders).
 pub fn courier_token(courier: &str) -> String {
-    token::sign(TOKEN_SECRET.as_bytes(), Purpose::Courier, courier, Utc::now() + chrono::Duration::hours(1))
+    courier_token_of(test_support::events::STORE, courier)
+}
+
+/// A token of `store`'s courier.
+pub fn courier_token_of(store: &str, courier: &str) -> String {
+    let courier = CourierKey::parse(&format!("{store}/{courier}")).expect("a courier key");
+    token::sign_courier(TOKEN_SECRET.as_bytes(), &courier, Utc::now() + chrono::Duration::hours(1))
 }
 
 /// A point `seconds_ago` seconds in the past.

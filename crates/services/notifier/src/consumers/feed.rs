@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use domain::events::{Envelope, envelope::Payload};
-use domain::ids::CourierId;
 use domain::position::Position;
 use domain::topics::Topic;
 use platform::kafka::{self, KafkaConfig, StartAt};
@@ -159,7 +158,7 @@ pub fn apply(hub: &Hub, topic: Topic, bytes: &[u8]) -> Result<bool, BadEvent> {
             hub.apply_order(OrderEvent { order, changed: &updated.changed, transition: updated.transition.as_ref() })
         }
         (Topic::CourierLocations, Some(Payload::CourierLocations(batch))) => {
-            let courier = CourierId::parse(&batch.courier_id).map_err(|e| BadEvent::new(e.to_string()))?;
+            let courier = batch.courier().map_err(|e| BadEvent::new(e.to_string()))?;
             let positions: Vec<Position> =
                 batch.positions.iter().filter_map(|p| Position::from_event(p).ok()).collect();
             hub.apply_positions(courier, &positions);

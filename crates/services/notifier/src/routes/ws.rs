@@ -113,7 +113,9 @@ impl From<TokenError> for Refusal {
     fn from(error: TokenError) -> Self {
         match error {
             TokenError::Expired => Refusal::TicketExpired,
-            TokenError::Malformed | TokenError::BadSignature | TokenError::WrongPurpose => Refusal::TicketInvalid,
+            TokenError::Malformed | TokenError::BadSignature | TokenError::WrongPurpose | TokenError::NoStore => {
+                Refusal::TicketInvalid
+            }
         }
     }
 }

@@ -1,12 +1,12 @@
-//! `courier_locations`: the latest position of each courier and the downsampled path
-//! of each order the courier is delivering (behind `/orders/{id}/track`).
+//! `courier_locations`: the latest position of each courier (of its store) and the
+//! downsampled path of each order of that store the courier is delivering (behind `/orders/{id}/track`).
 //!
 //! The messages already fetched are written together, in one transaction of a few
 //! statements (`Orders::record_many_positions`): at thousands of batches a second, a
 //! transaction per message made this consumer PostgreSQL's largest client.
 
 use domain::events::{Envelope, envelope::Payload};
-use domain::ids::CourierId;
+use domain::ids::CourierKey;
 use domain::position::Position;
 use orders::{Orders, OrdersError};
 use rdkafka::message::{Message, OwnedMessage};
@@ -41,7 +41,7 @@ impl LocationHandler {
                 Err(reason) => rejected.push((index, reason)),
             }
         }
-        let all: Vec<(CourierId, Vec<Position>)> = batches.iter().map(|(_, batch)| batch.clone()).collect();
+        let all: Vec<(CourierKey, Vec<Position>)> = batches.iter().map(|(_, batch)| batch.clone()).collect();
         match self.orders.record_many_positions(&all).await {
             Ok(()) => return Ok(rejected),
             Err(OrdersError::Unavailable(reason)) => return Err(anyhow::anyhow!("postgres unavailable: {reason}")),
@@ -64,13 +64,13 @@ impl LocationHandler {
         Ok(rejected)
     }
 
-    fn decode(&self, message: &OwnedMessage) -> Result<(CourierId, Vec<Position>), anyhow::Error> {
+    fn decode(&self, message: &OwnedMessage) -> Result<(CourierKey, Vec<Position>), anyhow::Error> {
         let payload = message.payload().ok_or_else(|| anyhow::anyhow!("the message has no payload"))?;
         let envelope = Envelope::decode_checked(payload)?;
         let Some(Payload::CourierLocations(batch)) = envelope.payload else {
             anyhow::bail!("expected courier locations, got {}", envelope.event_type);
         };
-        let courier = CourierId::parse(&batch.courier_id)?;
+        let courier = batch.courier()?;
         let positions = batch
             .positions
             .iter()

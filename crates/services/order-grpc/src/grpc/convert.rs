@@ -4,7 +4,7 @@
 use domain::customer::Customer;
 use domain::events as pb;
 use domain::geo::Place;
-use domain::ids::{CourierId, OrderId, StoreId, StoreOrderNumber};
+use domain::ids::{CourierId, CourierKey, OrderId, StoreId, StoreOrderNumber};
 use domain::order::NewOrder;
 use domain::parcel::{DeliveryMethod, Parcel};
 use domain::status::{Actor, OrderStatus};
@@ -23,6 +23,12 @@ pub fn order_id(raw: &str) -> Result<OrderId, Status> {
 
 pub fn courier_id(raw: &str) -> Result<CourierId, Status> {
     CourierId::parse(raw).map_err(|e| error::invalid(&e))
+}
+
+/// The courier named by a request's `store_id` and `courier_id` (both required).
+pub fn courier_key(store: &str, courier: &str) -> Result<CourierKey, Status> {
+    let store = StoreId::parse(store).map_err(|e| error::invalid(&e))?;
+    Ok(CourierKey::new(store, courier_id(courier)?))
 }
 
 pub fn status(raw: i32) -> Result<OrderStatus, Status> {

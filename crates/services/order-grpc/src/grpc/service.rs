@@ -7,6 +7,7 @@ use std::pin::Pin;
 use chrono::Utc;
 use domain::convert::{from_timestamp, timestamp};
 use domain::events as pb;
+use domain::ids::{CourierId, CourierKey};
 use domain::order::Command;
 use domain::position::Position;
 use domain::validation::FieldError;
@@ -201,13 +202,15 @@ impl OrderService for OrderGrpc {
         let (hub, orders) = (self.hub.clone(), self.orders.clone());
         tokio::spawn(async move {
             let mut version = details.order.version;
-            let mut courier = details.order.courier_id.as_ref().map(ToString::to_string);
-            let mut positions = courier.as_deref().map(|c| hub.subscribe_courier(c));
+            // The order's courier is the courier of the order's store.
+            let store = details.order.store_id.clone();
+            let mut courier = details.order.courier_id.clone().map(|c| CourierKey::new(store.clone(), c));
+            let mut positions = courier.as_ref().map(|c| hub.subscribe_courier(c));
             let finished = details.order.status.is_final();
             if sender.send(Ok(snapshot(&details))).await.is_err() || finished {
                 return;
             }
-            if let Some(position) = last_position(&orders, courier.as_deref()).await {
+            if let Some(position) = last_position(&orders, courier.as_ref()).await {
                 let update = proto::TrackUpdate { update: Some(Update::CourierPosition(position.to_event())) };
                 if sender.send(Ok(update)).await.is_err() {
                     return;
@@ -223,10 +226,10 @@ impl OrderService for OrderGrpc {
                                 continue;
                             }
                             version = order.version;
-                            let now_courier = (!order.courier_id.is_empty()).then(|| order.courier_id.clone());
+                            let now_courier = CourierId::parse(&order.courier_id).ok().map(|c| CourierKey::new(store.clone(), c));
                             if now_courier != courier {
                                 courier = now_courier;
-                                positions = courier.as_deref().map(|c| hub.subscribe_courier(c));
+                                positions = courier.as_ref().map(|c| hub.subscribe_courier(c));
                             }
                             let finished = pb::OrderStatus::try_from(order.status).ok().and_then(pb::OrderStatus::to_domain).is_some_and(|s| s.is_final());
                             let update = proto::TrackUpdate { update: Some(Update::OrderUpdated(update.as_ref().clone())) };
@@ -239,6 +242,11 @@ impl OrderService for OrderGrpc {
                             match orders.get(&Scope::Internal, id).await {
                                 Ok(details) => {
                                     version = details.order.version;
+                                    let now_courier = details.order.courier_id.clone().map(|c| CourierKey::new(store.clone(), c));
+                                    if now_courier != courier {
+                                        courier = now_courier;
+                                        positions = courier.as_ref().map(|c| hub.subscribe_courier(c));
+                                    }
                                     if sender.send(Ok(snapshot(&details))).await.is_err() || details.order.status.is_final() {
                                         return;
                                     }
@@ -317,20 +325,22 @@ impl OrderService for OrderGrpc {
         &self,
         request: Request<proto::GetCourierLocationRequest>,
     ) -> Result<Response<proto::CourierLocation>, Status> {
-        let courier = convert::courier_id(&request.get_ref().courier_id)?;
+        let request = request.get_ref();
+        let courier = convert::courier_key(&request.store_id, &request.courier_id)?;
         let position =
             self.orders.courier_location(&courier).await.map_err(|e| self.fail("GetCourierLocation", e))?.ok_or_else(
                 || {
                     error::status(
                         Code::NotFound,
                         "courier_location_unknown",
-                        format!("no known position of courier {courier}"),
+                        format!("no known position of courier {} of store {}", courier.courier, courier.store),
                     )
                 },
             )?;
         Ok(Response::new(proto::CourierLocation {
-            courier_id: courier.to_string(),
+            courier_id: courier.courier.to_string(),
             position: Some(position.to_event()),
+            store_id: courier.store.to_string(),
         }))
     }
 
@@ -339,7 +349,7 @@ impl OrderService for OrderGrpc {
         request: Request<proto::ListCourierOrdersRequest>,
     ) -> Result<Response<proto::GetOrdersResponse>, Status> {
         let request = request.into_inner();
-        let courier = convert::courier_id(&request.courier_id)?;
+        let courier = convert::courier_key(&request.store_id, &request.courier_id)?;
         let orders = self
             .orders
             .courier_orders(&Scope::Internal, &courier, !request.include_finished)
@@ -370,9 +380,8 @@ fn snapshot(details: &OrderDetails) -> proto::TrackUpdate {
     proto::TrackUpdate { update: Some(Update::Snapshot(convert::details(details))) }
 }
 
-async fn last_position(orders: &Orders, courier: Option<&str>) -> Option<Position> {
-    let courier = domain::ids::CourierId::parse(courier?).ok()?;
-    orders.courier_location(&courier).await.ok().flatten()
+async fn last_position(orders: &Orders, courier: Option<&CourierKey>) -> Option<Position> {
+    orders.courier_location(courier?).await.ok().flatten()
 }
 
 /// The next position from the courier's channel; pending forever without a courier.

@@ -1,12 +1,13 @@
 //! The fan-out behind `TrackOrder`: this process follows every `order_updated` and
 //! `courier_locations` event (reading every partition itself, without a consumer group, so every replica sees
-//! everything) and hands each to the streams watching that order or courier.
+//! everything) and hands each to the streams watching that order or courier (a courier of
+//! one store: `(store, courier id)`, the courier of the watched order's store).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use domain::events::{self as pb, Envelope, envelope::Payload};
-use domain::ids::OrderId;
+use domain::ids::{CourierKey, OrderId};
 use rdkafka::consumer::StreamConsumer;
 use rdkafka::message::Message;
 use slog::{Logger, warn};
@@ -24,7 +25,7 @@ pub struct TrackHub {
 #[derive(Default)]
 struct Channels {
     orders: HashMap<OrderId, broadcast::Sender<Arc<pb::OrderUpdated>>>,
-    couriers: HashMap<String, broadcast::Sender<pb::Position>>,
+    couriers: HashMap<CourierKey, broadcast::Sender<pb::Position>>,
 }
 
 impl Channels {
@@ -48,16 +49,12 @@ impl TrackHub {
         channels.orders.entry(id).or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0).subscribe()
     }
 
-    pub fn subscribe_courier(&self, courier: &str) -> broadcast::Receiver<pb::Position> {
+    pub fn subscribe_courier(&self, courier: &CourierKey) -> broadcast::Receiver<pb::Position> {
         let mut channels = self.lock();
         if channels.couriers.len() % 1024 == 1023 {
             channels.sweep();
         }
-        channels
-            .couriers
-            .entry(courier.to_owned())
-            .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
-            .subscribe()
+        channels.couriers.entry(courier.clone()).or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0).subscribe()
     }
 
     fn publish(&self, envelope: Envelope) {
@@ -74,13 +71,17 @@ impl TrackHub {
                 }
             }
             Some(Payload::CourierLocations(batch)) => {
-                if let Some(sender) = channels.couriers.get(&batch.courier_id) {
+                // A batch without a store (older than couriers per store) is nobody's.
+                let Ok(courier) = batch.courier() else {
+                    return;
+                };
+                if let Some(sender) = channels.couriers.get(&courier) {
                     // The newest position of the batch is what a watcher needs.
                     let newest =
                         batch.positions.iter().max_by_key(|p| p.recorded_at.as_ref().map(|t| (t.seconds, t.nanos)));
                     if let Some(position) = newest {
                         if sender.send(*position).is_err() {
-                            channels.couriers.remove(&batch.courier_id);
+                            channels.couriers.remove(&courier);
                         }
                     }
                 }

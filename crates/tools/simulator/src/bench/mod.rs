@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::json;
 
+/// The store of the benchmarks' orders and couriers (couriers belong to stores).
+const BENCH_STORE: &str = "bench";
+
 pub use load::Measured;
 
 #[derive(clap::Args)]

@@ -85,7 +85,11 @@ pub async fn run(args: TrackerArgs) -> anyhow::Result<()> {
     let mut couriers = Vec::with_capacity(args.couriers);
     for n in 0..args.couriers {
         let id = format!("sim-{n}");
-        let token = domain::token::sign(args.token_secret.as_bytes(), domain::token::Purpose::Courier, &id, expires);
+        let courier = domain::ids::CourierKey::new(
+            domain::ids::StoreId::parse(super::BENCH_STORE)?,
+            domain::ids::CourierId::parse(&id)?,
+        );
+        let token = domain::token::sign_courier(args.token_secret.as_bytes(), &courier, expires);
         let (client, totals, url) =
             (client.clone(), Arc::clone(&totals), format!("{}/couriers/{id}/locations", args.tracker));
         let offset = every.mul_f64(n as f64 / args.couriers as f64);
@@ -318,10 +322,15 @@ async fn bare_producer(args: &TrackerArgs, brokers: &str) -> anyhow::Result<Floo
                 let envelope = Envelope::new(
                     "courier-tracker",
                     domain::convert::timestamp(now),
-                    Payload::CourierLocations(CourierLocations { courier_id: id.clone(), positions }),
+                    Payload::CourierLocations(CourierLocations {
+                        courier_id: id.clone(),
+                        positions,
+                        store_id: super::BENCH_STORE.into(),
+                    }),
                 );
                 let sent = Instant::now();
-                let outcome = kafka::publish(&producer, &topic, &id, &envelope.encode_to_vec()).await;
+                let key = format!("{}/{id}", super::BENCH_STORE);
+                let outcome = kafka::publish(&producer, &topic, &key, &envelope.encode_to_vec()).await;
                 if sent >= measure_from {
                     match outcome {
                         Ok(_) => {

@@ -7,6 +7,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+use domain::ids::{CourierId, CourierKey, StoreId};
 use domain::status::OrderStatus;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -20,6 +21,8 @@ pub struct Stack {
     client: reqwest::Client,
     api: String,
     key: String,
+    /// The store the key belongs to: the store of the couriers (their tokens name it).
+    store: StoreId,
     tracker: String,
     double: String,
 }
@@ -69,6 +72,7 @@ impl std::error::Error for CallError {}
 #[derive(Debug, Clone, Deserialize)]
 pub struct Order {
     pub id: String,
+    pub store_id: String,
     pub status: String,
     pub version: i64,
     pub carrier_reference: Option<String>,
@@ -133,12 +137,13 @@ struct ErrorDetail {
 }
 
 impl Stack {
-    pub fn new(api: &str, key: &str, tracker: &str, double: &str) -> anyhow::Result<Stack> {
+    pub fn new(api: &str, key: &str, store: &str, tracker: &str, double: &str) -> anyhow::Result<Stack> {
         let trim = |url: &str| url.trim_end_matches('/').to_owned();
         Ok(Stack {
             client: reqwest::Client::builder().timeout(TIMEOUT).build()?,
             api: trim(api),
             key: key.to_owned(),
+            store: StoreId::parse(store).map_err(|e| anyhow::anyhow!("--store: {}", e.message))?,
             tracker: trim(tracker),
             double: trim(double),
         })
@@ -166,7 +171,15 @@ impl Stack {
         Ok(())
     }
 
+    /// The store's courier of this id (couriers belong to stores).
+    pub fn courier(&self, id: &str) -> anyhow::Result<CourierKey> {
+        let id = CourierId::parse(id).map_err(|e| anyhow::anyhow!("courier {id:?}: {}", e.message))?;
+        Ok(CourierKey::new(self.store.clone(), id))
+    }
+
     /// `POST /orders`; the key makes a retry return the first answer instead of a second order.
+    /// An order of another store than `--store` is an error: the couriers' tokens would
+    /// name a store whose orders they do not carry.
     pub async fn create_order(&self, body: &Value, idempotency_key: &str) -> Result<Order, CallError> {
         let request = self
             .client
@@ -174,7 +187,17 @@ impl Stack {
             .bearer_auth(&self.key)
             .header("Idempotency-Key", idempotency_key)
             .json(body);
-        self.call("POST /orders", request).await
+        let order: Order = self.call("POST /orders", request).await?;
+        if order.store_id != self.store.as_str() {
+            return Err(CallError::Unexpected {
+                what: "POST /orders".into(),
+                error: format!(
+                    "the key belongs to store {:?}, not --store {:?}; give --store {:?}",
+                    order.store_id, self.store, order.store_id
+                ),
+            });
+        }
+        Ok(order)
     }
 
     pub async fn order(&self, id: &str) -> Result<Order, CallError> {

@@ -165,6 +165,7 @@ mod tests {
     fn the_sequence_only_moves_forward_and_ends_delivered() {
         let order = |status: &str| Order {
             id: "o".into(),
+            store_id: "demo_shop".into(),
             status: status.into(),
             version: 1,
             carrier_reference: None,

@@ -76,7 +76,14 @@ pub async fn run(demo: Arc<Demo>, courier: Arc<Courier>, mut jobs: tokio::sync::
 async fn report(demo: Arc<Demo>, courier: Arc<Courier>, mut rng: StdRng) {
     let counters = &demo.console.counters;
     let secret = demo.settings.token_secret.as_bytes();
-    let mut token = Token::sign(secret, &courier.id);
+    let key = match demo.stack.courier(&courier.id) {
+        Ok(key) => key,
+        Err(error) => {
+            eprintln!("courier {}: {error:#}", courier.id);
+            return;
+        }
+    };
+    let mut token = Token::sign(secret, &key);
     let mut backlog: Vec<(DateTime<Utc>, Value)> = Vec::new();
     let mut last_error_logged: Option<Instant> = None;
     let mut said_jump = false;
@@ -103,7 +110,7 @@ async fn report(demo: Arc<Demo>, courier: Arc<Courier>, mut rng: StdRng) {
         let excess = backlog.len().saturating_sub(MAX_BATCH);
         backlog.drain(..excess);
         if token.expires_soon() {
-            token = Token::sign(secret, &courier.id);
+            token = Token::sign(secret, &key);
         }
         let points: Vec<Value> = backlog.iter().map(|(_, point)| point.clone()).collect();
         Counters::add(&counters.batches, 1);
@@ -172,9 +179,9 @@ struct Token {
 }
 
 impl Token {
-    fn sign(secret: &[u8], courier_id: &str) -> Token {
+    fn sign(secret: &[u8], courier: &domain::ids::CourierKey) -> Token {
         let expires_at = Utc::now() + chrono::TimeDelta::hours(TOKEN_HOURS);
-        let value = domain::token::sign(secret, domain::token::Purpose::Courier, courier_id, expires_at);
+        let value = domain::token::sign_courier(secret, courier, expires_at);
         Token { value, expires_at }
     }
 

@@ -39,6 +39,10 @@ pub struct DemoArgs {
     /// The storefront API key (scripts/dev up prints it).
     #[arg(long, env = "ORDERTRACK_DEMO_KEY", hide_env_values = true)]
     key: String,
+    /// The store the key belongs to (its name in order-api's `auth.storefront_keys`): the
+    /// couriers are this store's, and their tokens say so.
+    #[arg(long, default_value = "demo_shop")]
+    store: String,
     /// courier-tracker's base URL.
     #[arg(long, default_value = "http://127.0.0.1:8081")]
     tracker: String,
@@ -202,7 +206,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let seed = args.seed.unwrap_or_else(|| rand::rng().random_range(0..1_000_000));
     let (stop, stopped) = watch::channel(false);
     let demo = Arc::new(Demo {
-        stack: api::Stack::new(&args.api, &args.key, &args.tracker, &args.double)?,
+        stack: api::Stack::new(&args.api, &args.key, &args.store, &args.tracker, &args.double)?,
         console: Console::new(args.orders),
         ledger: Ledger::new(args.links_file.clone()),
         stop: Stop(stopped),

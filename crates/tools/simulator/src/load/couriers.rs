@@ -57,7 +57,13 @@ pub async fn run(load: Arc<Load>, n: usize) {
     let settings = &load.settings;
     let id = courier_id(&settings.tag, n);
     let expires = Utc::now() + chrono::Duration::hours(24);
-    let token = domain::token::sign(settings.token_secret.as_bytes(), domain::token::Purpose::Courier, &id, expires);
+    let token = match load.stack.courier(&id) {
+        Ok(courier) => domain::token::sign_courier(settings.token_secret.as_bytes(), &courier, expires),
+        Err(error) => {
+            eprintln!("{error:#}");
+            return;
+        }
+    };
     let every = Duration::from_secs_f64(settings.every_secs);
     let spacing = every.as_secs_f64() / settings.batch as f64;
     let step_m = (SPEED_MPS * spacing).max(MIN_STEP_M);

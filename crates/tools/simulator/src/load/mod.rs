@@ -56,6 +56,10 @@ pub struct LoadArgs {
     /// A storefront API key.
     #[arg(long, env = "ORDERTRACK_LOAD_KEY", hide_env_values = true)]
     key: String,
+    /// The store the key belongs to (its name in order-api's `auth.storefront_keys`): the
+    /// couriers are this store's, and their tokens say so.
+    #[arg(long, default_value = "demo_shop")]
+    store: String,
     /// Signs the couriers' tokens (the tracker's `couriers.token_secret`).
     #[arg(long, env = "ORDERTRACK_COURIERS__TOKEN_SECRET", hide_env_values = true)]
     token_secret: String,
@@ -297,7 +301,7 @@ async fn run_once(args: &LoadArgs) -> anyhow::Result<(bool, serde_json::Value)> 
     let started_at = chrono::Utc::now();
     let quiet = !std::io::stdout().is_terminal();
     let load = Arc::new(Load {
-        stack: Stack::new(&args.api, &args.key, &args.tracker, &args.double)?,
+        stack: Stack::new(&args.api, &args.key, &args.store, &args.tracker, &args.double)?,
         settings: Settings {
             tag: tag.clone(),
             notifier: args.notifier.trim_end_matches('/').to_owned(),

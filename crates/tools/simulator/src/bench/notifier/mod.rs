@@ -18,7 +18,7 @@ mod clients;
 
 pub use clients::{ClientsArgs, run as run_clients};
 
-use super::bar;
+use super::{BENCH_STORE, bar};
 use chrono::Utc;
 use clients::Clients;
 use domain::convert::timestamp;
@@ -136,6 +136,7 @@ pub async fn run(args: NotifierArgs) -> anyhow::Result<()> {
                     Some(pb::Place { address: String::new(), point: Some(pb::GeoPoint { lat: 55.75, lon: 37.62 }) });
                 let order = pb::Order {
                     id: id.clone(),
+                    store_id: BENCH_STORE.into(),
                     destination: place.clone(),
                     pickup: place,
                     status: pb::OrderStatus::CourierAssigned as i32,
@@ -229,10 +230,11 @@ pub async fn run(args: NotifierArgs) -> anyhow::Result<()> {
                                 speed_mps: Some(10.0),
                                 heading_deg: None,
                             };
-                            let batch = pb::CourierLocations { courier_id: courier.clone(), positions: vec![position] };
+                            let batch = pb::CourierLocations { courier_id: courier.clone(), positions: vec![position], store_id: BENCH_STORE.into() };
                             let bytes = Envelope::new("bench", timestamp(Utc::now()), Payload::CourierLocations(batch)).encode_to_vec();
                             let (producer, topic) = (producer.clone(), locations_topic.clone());
-                            in_flight.push(async move { platform::kafka::publish(&producer, &topic, &courier, &bytes).await });
+                            let key = format!("{BENCH_STORE}/{courier}");
+                            in_flight.push(async move { platform::kafka::publish(&producer, &topic, &key, &bytes).await });
                         }
                     }
                     Some(result) = in_flight.next() => {
