@@ -86,17 +86,20 @@ pub fn verify(
     let (payload, signature) = token.split_once('.').ok_or(TokenError::Malformed)?;
     let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
     let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenError::Malformed)?;
-    let mut mac = mac(secret).ok_or(TokenError::BadSignature)?;
-    mac.update(&payload);
-    mac.verify_slice(&signature).map_err(|_| TokenError::BadSignature)?;
-    let payload = std::str::from_utf8(&payload).map_err(|_| TokenError::Malformed)?;
+    let text = std::str::from_utf8(&payload).map_err(|_| TokenError::Malformed)?;
     // The tag has no ':' and the expiry is digits, so the subject is what lies between
     // (ids may hold ':').
-    let (tag, rest) = payload.split_once(':').ok_or(TokenError::Malformed)?;
+    let (tag, rest) = text.split_once(':').ok_or(TokenError::Malformed)?;
     let (subject, expires) = rest.rsplit_once(':').ok_or(TokenError::Malformed)?;
+    // The purpose is checked first: a ticket shown as a courier token is signed with
+    // another secret, and "made for something else" helps its holder more than "forged"
+    // (the tag is no secret: it is readable in the token).
     if tag != purpose.tag() {
         return Err(TokenError::WrongPurpose);
     }
+    let mut mac = mac(secret).ok_or(TokenError::BadSignature)?;
+    mac.update(&payload);
+    mac.verify_slice(&signature).map_err(|_| TokenError::BadSignature)?;
     let expires =
         expires.parse::<i64>().ok().and_then(|s| Utc.timestamp_opt(s, 0).single()).ok_or(TokenError::Malformed)?;
     if expires <= now {
@@ -153,6 +156,10 @@ mod tests {
         );
         assert_eq!(verify(b"secret", Purpose::Courier, "garbage", now), Err(TokenError::Malformed));
         assert_eq!(verify(b"secret", Purpose::Courier, "a.b.c", now), Err(TokenError::Malformed));
+        // Made for something else under another secret (a ticket shown to the tracker):
+        // the more helpful answer.
+        let ticket = sign(b"ticket secret", Purpose::LiveTicket, "order-1", now + Duration::seconds(60));
+        assert_eq!(verify(b"secret", Purpose::Courier, &ticket, now), Err(TokenError::WrongPurpose));
     }
 
     #[test]

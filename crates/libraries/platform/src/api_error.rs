@@ -161,6 +161,12 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header(("Retry-After", "1"));
         }
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body is never read, so the connection cannot carry another
+            // request: say so (`Connection: close`), and a keep-alive client opens a new
+            // one instead of writing its next request into a closed socket.
+            response.force_close();
+        }
         response.json(ErrorBody {
             error: ErrorDetail {
                 code: self.code,

@@ -10,6 +10,8 @@ use futures::StreamExt;
 use futures::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
+use domain::validation::FieldError;
+
 use crate::api_error::ApiError;
 
 /// The body limit of an app, in bytes (put it in the app data; 256 KiB without).
@@ -118,10 +120,85 @@ pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(raw);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
-        ApiError::malformed_body((path != ".").then_some(path), error.inner().to_string())
+        let parent = (path != ".").then_some(path);
+        let message = error.inner().to_string();
+        // A required field that is absent is a validation error like a blank one, named
+        // by its whole path (`customer.name`, `parcels[0].weight_grams`).
+        match missing_field(&message) {
+            Some(name) => {
+                let missing = FieldError::new(name, "required", "is required");
+                ApiError::from(match &parent {
+                    Some(parent) => missing.within(parent),
+                    None => missing,
+                })
+            }
+            None => ApiError::malformed_body(parent, message),
+        }
     })?;
     deserializer
         .end()
         .map_err(|error| ApiError::malformed_body(None, format!("trailing data after the JSON value: {error}")))?;
     Ok(value)
+}
+
+/// The name of the field in serde's "missing field `name`" message.
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split_once('`').map(|(name, _)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use actix_web::ResponseError;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Order {
+        number: String,
+        customer: Customer,
+        parcels: Vec<Parcel>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Customer {
+        name: String,
+        phone: Option<String>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Parcel {
+        weight_grams: u32,
+    }
+
+    async fn answer(raw: &str) -> serde_json::Value {
+        let error = parse::<Order>(raw.as_bytes()).unwrap_err();
+        let body = actix_web::body::to_bytes(error.error_response().into_body()).await.unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_missing_required_field_is_named_by_its_whole_path() {
+        for (raw, field) in [
+            (r#"{"customer": {"name": "A"}, "parcels": []}"#, "number"),
+            (r#"{"number": "1", "customer": {"phone": "1"}, "parcels": []}"#, "customer.name"),
+            (
+                r#"{"number": "1", "customer": {"name": "A"}, "parcels": [{"weight_grams": 1}, {}]}"#,
+                "parcels[1].weight_grams",
+            ),
+        ] {
+            let error = &answer(raw).await["error"];
+            assert_eq!(
+                (error["code"].as_str(), error["field"].as_str(), error["reason"].as_str()),
+                (Some("validation_failed"), Some(field), Some("required")),
+                "{raw}: {error}"
+            );
+        }
+        // A field of the wrong type is still a malformed body, named too.
+        let error = &answer(r#"{"number": 1, "customer": {"name": "A"}, "parcels": []}"#).await["error"];
+        assert_eq!((error["code"].as_str(), error["field"].as_str()), (Some("malformed_body"), Some("number")));
+    }
 }

@@ -10,6 +10,7 @@
 //! checkout's `.state/tls/ca.crt` and `.state/secrets.env` (scripts/dev makes both).
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
+pub mod bodies;
 mod broker;
 pub mod events;
 pub mod limits;

@@ -128,3 +128,37 @@ pub async fn assert_ambiguous_framing_is_refused_and_closes(address: &str, path:
     assert_eq!(answer.matches("HTTP/1.1 400").count(), statuses, "the hidden request was served: {answer}");
     assert_eq!(answer.matches("\"ambiguous_framing\"").count(), statuses, "{answer}");
 }
+
+/// A keep-alive client sends `head` (request line and headers, without `Content-Length`)
+/// with a body of `size` bytes to `address`. The server must answer 413 `body_too_large`
+/// with `Connection: close` and then close: a client that is told so opens a new
+/// connection for its next request instead of writing it into a closed one. Panics
+/// otherwise.
+pub async fn assert_too_large_says_close(address: &str, head: &str, size: usize) {
+    let mut stream = TcpStream::connect(address).await.expect("the server accepts a connection");
+    let head = format!("{head}\r\nConnection: keep-alive\r\nContent-Length: {size}\r\n\r\n");
+    let sent = async {
+        stream.write_all(head.as_bytes()).await?;
+        let chunk = vec![b' '; 8 * 1024];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            stream.write_all(chunk.get(..n).unwrap_or_default()).await?;
+            left -= n;
+        }
+        Ok::<(), std::io::Error>(())
+    };
+    // The server answers and closes before the body is all sent.
+    let _ = sent.await;
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(GIVE_UP_AFTER, stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    assert!(closed.is_ok(), "the server kept the connection open after a 413: {answer}");
+    let (head, _) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    assert!(head.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("\"body_too_large\""), "{answer}");
+    assert!(
+        head.lines().any(|line| line.eq_ignore_ascii_case("connection: close")),
+        "a 413 that closes the connection must say so: {head}"
+    );
+}

@@ -39,6 +39,8 @@ async fn oversized_batches_and_header_sets_are_refused_and_publish_nothing() {
     );
     let (status, answer) = limits::post_chunked(&address, &head, padded.to_string().as_bytes()).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (413, Some("body_too_large")), "{answer}");
+    // A keep-alive client is told the connection closes after the 413.
+    limits::assert_too_large_says_close(&address, &head, 64 * 1024).await;
 
     let (status, answer) =
         limits::with_big_headers(&tracker.base, reqwest::Method::POST, "/couriers/c-big/locations", 32 * 1024).await;

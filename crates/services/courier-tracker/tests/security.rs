@@ -37,6 +37,15 @@ fn wrong_courier_credentials() -> Vec<(Option<String>, u16, &'static str)> {
         (Some(format!("Bearer {}", token::sign(secret, Purpose::Courier, "c-1", hour))), 401, "token_without_store"),
         (Some(format!("Bearer {forged}")), 401, "token_forged"),
         (Some(format!("Bearer {ticket}")), 401, "token_wrong_purpose"),
+        // A real ticket, signed with the notifier's ticket secret (not the courier secret).
+        (
+            Some(format!(
+                "Bearer {}",
+                domain::ticket::sign(b"the-notifier-ticket-secret-0123456789", domain::ids::OrderId::new(), hour)
+            )),
+            401,
+            "token_wrong_purpose",
+        ),
         (Some(format!("Bearer {expired}")), 401, "token_expired"),
         (Some(format!("Bearer {}", courier_token("c-2"))), 403, "token_for_another_courier"),
     ]

@@ -131,7 +131,7 @@ async fn tokens_must_belong_to_the_courier_and_malformed_batches_publish_nothing
             json!({ "points": [{ "lat": "north", "lon": 37.6, "recorded_at": "2026-11-21T12:00:00Z", "accuracy_m": 5 }] }),
             "malformed_body",
         ),
-        (json!({ "points": [{ "lat": 55.7, "lon": 37.6, "accuracy_m": 5 }] }), "malformed_body"),
+        (json!({ "points": [{ "lat": 55.7, "lon": 37.6, "accuracy_m": 5 }] }), "validation_failed"),
         (
             json!({ "points": [{ "lat": 55.7, "lon": 37.6, "recorded_at": "yesterday", "accuracy_m": 5 }] }),
             "malformed_body",
@@ -144,6 +144,31 @@ async fn tokens_must_belong_to_the_courier_and_malformed_batches_publish_nothing
     let (status, answer) = tracker.post_as("bad id", "bad id", &batch).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_courier_id")));
     assert!(common::read_all(&tracker.config.kafka, Topic::CourierLocations, Duration::from_secs(3)).await.is_empty());
+    tracker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_missing_required_field_is_validation_failed_with_its_whole_path() {
+    let tracker = TestTracker::spawn("required").await;
+    let mut full = point(55.7, 37.6, 5);
+    full["speed_mps"] = json!(5.0);
+    full["heading_deg"] = json!(90.0);
+    let mut required = Vec::new();
+    for (field, without) in test_support::bodies::without_each_field(&json!({ "points": [full] })) {
+        let (status, answer) = tracker.post_as("c-req", "c-req", &without).await;
+        if status == 200 {
+            continue; // optional
+        }
+        let error = &answer["error"];
+        assert_eq!(
+            (status, error["code"].as_str(), error["field"].as_str(), error["reason"].as_str()),
+            (400, Some("validation_failed"), Some(field.as_str()), Some("required")),
+            "without {field}: {answer}"
+        );
+        required.push(field);
+    }
+    required.sort();
+    assert_eq!(required, ["points", "points[0].accuracy_m", "points[0].lat", "points[0].lon", "points[0].recorded_at"]);
     tracker.stop().await;
 }
 

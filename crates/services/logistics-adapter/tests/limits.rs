@@ -70,6 +70,8 @@ async fn oversized_and_unstorable_webhooks_are_refused_with_a_code_and_nothing_i
     let head = format!("POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json");
     let (status, body) = limits::post_chunked(&address, &head, huge.to_string().as_bytes()).await;
     assert_eq!((status, body["error"]["code"].as_str()), (413, Some("body_too_large")), "{body}");
+    // A keep-alive client is told the connection closes after the 413.
+    limits::assert_too_large_says_close(&address, &head, 200 * 1024).await;
 
     let (status, body) = limits::with_big_headers(&base, reqwest::Method::POST, &path, 32 * 1024).await;
     assert_eq!((status, body["error"]["code"].as_str()), (431, Some("headers_too_large")), "{body}");

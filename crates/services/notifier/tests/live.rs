@@ -135,6 +135,15 @@ async fn missing_forged_expired_and_other_order_tickets_and_foreign_origins_are_
     assert_eq!(client.closed().await, (4007, "ops_key_invalid".to_owned()));
     let mut client = Client::connect(&ops_url, Some(ORIGIN), None).await;
     assert_eq!(client.closed().await, (4006, "ops_key_missing".to_owned()));
+    // A valid key with a malformed scope hears what is wrong with the scope, stays open,
+    // and subscribes when it sends a good one.
+    let mut client = Client::connect(&ops_url, Some(ORIGIN), None).await;
+    let bad = json!({"type": "subscribe", "key": common::OPS_KEY, "scope": {"area": {"min_lat": "north"}}});
+    client.send(bad).await;
+    let error = client.next_json().await;
+    assert_eq!((error["type"].as_str(), error["code"].as_str()), (Some("error"), Some("bad_scope")), "{error}");
+    client.send(json!({"type": "subscribe", "scope": "all"})).await;
+    assert_eq!(client.next_json().await["type"], "subscribed");
     assert!(notifier.metric("ordertrack_notifier_sockets_closed_total", &["ticket_invalid"]).await >= 3.0);
 
     // A good ticket from an allowed origin, and from a client that is not a browser.

@@ -103,6 +103,77 @@ async fn malformed_bodies_are_refused_with_the_path() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn every_missing_required_field_is_validation_failed_with_its_whole_path() {
+    let app = TestApp::spawn("input_required").await;
+    let id = app.create("R-0").await["id"].as_str().unwrap().to_owned();
+    let routes = [
+        (reqwest::Method::POST, "/orders".to_owned(), order_body("R-1")),
+        (
+            reqwest::Method::PATCH,
+            format!("/orders/{id}/status"),
+            json!({ "status": "picked_up", "note": "n", "expected_version": 1 }),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/orders/{id}/assign-courier"),
+            json!({ "courier_id": "c-1", "expected_version": 1 }),
+        ),
+        (reqwest::Method::POST, format!("/orders/{id}/notify"), json!({ "message": "hello" })),
+    ];
+    let mut required = Vec::new();
+    for (method, path, body) in routes {
+        for (field, without) in test_support::bodies::without_each_field(&body) {
+            let answer = app.call(method.clone(), &path, Some(KEY_A), Some(&without)).await;
+            if answer.status != 400 {
+                continue; // an optional field: the route took the body without it
+            }
+            let error = &answer.body["error"];
+            assert_eq!(
+                (error["code"].as_str(), error["field"].as_str(), error["reason"].as_str()),
+                (Some("validation_failed"), Some(field.as_str()), Some("required")),
+                "{method} {path} without {field}: {}",
+                answer.body
+            );
+            required.push(format!("{method} {field}"));
+        }
+    }
+    required.sort();
+    let mut expected = [
+        "POST customer",
+        "POST customer.email",
+        "POST customer.name",
+        "POST customer.phone",
+        "POST delivery",
+        "POST delivery.method",
+        "POST destination",
+        "POST destination.address",
+        "POST destination.lat",
+        "POST destination.lon",
+        "POST parcels[0].height_cm",
+        "POST parcels[0].length_cm",
+        "POST parcels[0].weight_grams",
+        "POST parcels[0].width_cm",
+        "POST pickup",
+        "POST pickup.address",
+        "POST pickup.lat",
+        "POST pickup.lon",
+        "POST store_order_number",
+        "PATCH status",
+        "POST courier_id",
+        "POST message",
+        "POST parcels",
+    ];
+    expected.sort_unstable();
+    assert_eq!(required, expected, "every required field, and only those, answered `required`");
+    // No order was created by a body missing a field.
+    let listed = app.get("/orders", KEY_A).await;
+    let numbers: Vec<&str> =
+        listed.body["items"].as_array().unwrap().iter().filter_map(|o| o["store_order_number"].as_str()).collect();
+    assert_eq!(numbers, ["R-0"], "{}", listed.body);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn callers_without_a_valid_key_are_refused() {
     let app = TestApp::spawn("auth").await;
     let id = app.create("K-1").await["id"].as_str().unwrap().to_owned();

@@ -308,7 +308,9 @@ async fn a_store_sees_its_own_courier_of_an_id_never_another_stores() {
     assert_eq!(track_b.body["path"].as_array().unwrap().len(), 0, "{}", track_b.body);
     let public = app.call(reqwest::Method::GET, &format!("/track/{link_b}"), None, None).await;
     assert_eq!(public.status, 200, "{}", public.body);
-    assert!(public.body["courier_position"].is_null(), "the tracking link shows no other store's courier");
+    assert!(public.body["order"].is_object(), "{}", public.body);
+    assert!(public.body["order"]["courier_position"].is_null(), "the tracking link shows no other store's courier");
+    assert_eq!(public.body["order"]["path"].as_array().map(Vec::len), Some(0), "{}", public.body);
 
     // Each store's c-7 reports; each store sees its own, in location, track and link.
     store.record_positions(&CourierKey::parse("shop-b/c-7").unwrap(), &[position(55.6000, 37.58, 20)]).await.unwrap();
@@ -327,7 +329,7 @@ async fn a_store_sees_its_own_courier_of_an_id_never_another_stores() {
         assert_eq!(ids, [order.as_str()]);
     }
     let public = app.call(reqwest::Method::GET, &format!("/track/{link_b}"), None, None).await;
-    assert_eq!(public.body["courier_position"]["lat"].as_f64(), Some(55.6000), "{}", public.body);
+    assert_eq!(public.body["order"]["courier_position"]["lat"].as_f64(), Some(55.6000), "{}", public.body);
     app.stop().await;
 }
 

@@ -272,6 +272,17 @@ async fn every_rpc_works_and_refuses_bad_input_with_a_reason() {
     );
     let duplicate = grpc.client.create_order(create_request("G-1")).await.unwrap_err();
     assert_eq!((duplicate.code(), reason(&duplicate).as_str()), (Code::AlreadyExists, "duplicate_store_order_number"));
+    // A timestamp protobuf does not allow is refused, naming the field, not read as absent.
+    for (seconds, nanos) in [(1_700_000_000, -1), (1_700_000_000, 1_000_000_000), (-62_135_596_801, 0)] {
+        let request = proto::GetOrdersRequest {
+            created_from: Some(prost_types::Timestamp { seconds, nanos }),
+            ..Default::default()
+        };
+        let refused = grpc.client.get_orders(request).await.unwrap_err();
+        assert_eq!((refused.code(), reason(&refused).as_str()), (Code::InvalidArgument, "validation_failed"));
+        let violation = &refused.get_details_bad_request().unwrap().field_violations[0];
+        assert_eq!(violation.field, "created_from", "{seconds} s {nanos} ns");
+    }
     let bad_status = grpc
         .client
         .update_order_status(proto::UpdateOrderStatusRequest { order_id: id.clone(), status: 99, ..Default::default() })

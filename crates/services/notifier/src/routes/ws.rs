@@ -380,10 +380,22 @@ impl Socket {
         let message = match ClientMessage::parse(text) {
             Ok(message) => message,
             Err(error) => {
-                if watch.is_none() && !authorized {
-                    return Err(Refusal::OpsKeyMissing);
+                if !authorized {
+                    // The key is read on its own, so a valid key with a malformed scope
+                    // hears what is wrong with the scope, not that a key is missing.
+                    match loose_key(text) {
+                        Some(key) if self.state().ops_keys.find(&key).is_some() => {
+                            self.role = Role::Ops { authorized: true, watch };
+                        }
+                        Some(_) => return Err(Refusal::OpsKeyInvalid),
+                        None if watch.is_none() => return Err(Refusal::OpsKeyMissing),
+                        None => {}
+                    }
                 }
-                self.error("bad_message", &error.to_string()).await;
+                match scope_error(text) {
+                    Some(reason) => self.error("bad_scope", &format!("scope: {reason}")).await,
+                    None => self.error("bad_message", &error.to_string()).await,
+                }
                 return Ok(());
             }
         };
@@ -410,4 +422,16 @@ impl Socket {
         let body = messages::body(&serde_json::json!({"type": "error", "code": code, "message": message}));
         let _ = self.send(&body).await;
     }
+}
+
+/// The `key` of a message that is JSON but not a valid `subscribe`.
+fn loose_key(text: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(text).ok()?;
+    value.get("key")?.as_str().map(str::to_owned)
+}
+
+/// What is wrong with the `scope` of a message that is JSON, if it has one and it is wrong.
+fn scope_error(text: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(text).ok()?;
+    serde_json::from_value::<messages::Scope>(value.get("scope")?.clone()).err().map(|e| e.to_string())
 }

@@ -31,6 +31,27 @@ pub fn courier_key(store: &str, courier: &str) -> Result<CourierKey, Status> {
     Ok(CourierKey::new(store, courier_id(courier)?))
 }
 
+/// An optional time of a request: absent is `None`; a timestamp protobuf does not allow
+/// (nanos outside 0..=999,999,999, seconds outside years 1 to 9999) is refused, naming
+/// `field`, instead of being read as absent.
+pub fn time(
+    field: &str,
+    value: Option<&prost_types::Timestamp>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, Status> {
+    let Some(value) = value else { return Ok(None) };
+    // 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range google.protobuf.Timestamp allows.
+    let seconds_in_range = (-62_135_596_800..=253_402_300_799).contains(&value.seconds);
+    let nanos_in_range = (0..=999_999_999).contains(&value.nanos);
+    match domain::convert::from_timestamp(Some(value)) {
+        Some(at) if seconds_in_range && nanos_in_range => Ok(Some(at)),
+        _ => Err(error::invalid(&FieldError::new(
+            field,
+            "out_of_range",
+            "not a valid timestamp: nanos must be 0 to 999999999 and the time within years 1 to 9999",
+        ))),
+    }
+}
+
 pub fn status(raw: i32) -> Result<OrderStatus, Status> {
     pb::OrderStatus::try_from(raw)
         .ok()

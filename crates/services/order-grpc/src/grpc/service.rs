@@ -5,7 +5,7 @@
 use std::pin::Pin;
 
 use chrono::Utc;
-use domain::convert::{from_timestamp, timestamp};
+use domain::convert::timestamp;
 use domain::events as pb;
 use domain::ids::{CourierId, CourierKey};
 use domain::order::Command;
@@ -137,8 +137,8 @@ impl OrderService for OrderGrpc {
             courier_id: (!request.courier_id.is_empty())
                 .then(|| convert::courier_id(&request.courier_id))
                 .transpose()?,
-            created_from: from_timestamp(request.created_from.as_ref()),
-            created_to: from_timestamp(request.created_to.as_ref()),
+            created_from: convert::time("created_from", request.created_from.as_ref())?,
+            created_to: convert::time("created_to", request.created_to.as_ref())?,
             store_order_number: (!request.store_order_number.is_empty()).then_some(request.store_order_number),
             after: (!request.cursor.is_empty())
                 .then(|| {
