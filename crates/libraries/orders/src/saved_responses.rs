@@ -9,6 +9,8 @@
 //! `previous_saved_response_key`; keys live 24 hours (`idempotency_key_ttl_hours`), so
 //! the previous key can be dropped a day after a rotation (docs/security.md).
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
@@ -26,8 +28,8 @@ const SALT: &[u8] = b"ordertrack saved responses v1";
 
 #[derive(Clone)]
 pub struct ResponseSeal {
-    current: std::sync::Arc<LessSafeKey>,
-    previous: Option<std::sync::Arc<LessSafeKey>>,
+    current: Arc<LessSafeKey>,
+    previous: Option<Arc<LessSafeKey>>,
     random: SystemRandom,
 }
 
@@ -40,10 +42,10 @@ impl std::fmt::Debug for ResponseSeal {
 impl ResponseSeal {
     pub fn new(current: &Secret, previous: Option<&Secret>) -> anyhow::Result<Self> {
         let previous = match previous.filter(|key| !key.is_empty()) {
-            Some(key) => Some(std::sync::Arc::new(derive(key)?)),
+            Some(key) => Some(Arc::new(derive(key)?)),
             None => None,
         };
-        Ok(Self { current: std::sync::Arc::new(derive(current)?), previous, random: SystemRandom::new() })
+        Ok(Self { current: Arc::new(derive(current)?), previous, random: SystemRandom::new() })
     }
 
     /// `body`, encrypted and bound to the store and the idempotency key.

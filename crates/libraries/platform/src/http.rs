@@ -381,6 +381,7 @@ where
     let metrics = web::Data::new(metrics);
     let readiness = web::Data::new(readiness);
     let max_body = config.max_body_bytes;
+    let nodelay = config.tcp_nodelay;
     let header_limit = web::Data::new(HeaderLimit(config.max_header_bytes));
     let body_limit = web::Data::new(BodyLimit(max_body));
     let body_timeout = web::Data::new(BodyTimeout(Duration::from_millis(config.body_timeout_ms)));
@@ -407,7 +408,7 @@ where
             .configure(routes.clone())
             .default_service(web::to(not_found))
     })
-    .on_connect(if config.tcp_nodelay { no_delay } else { keep_nagle })
+    .on_connect(move |connection, data| connection_opened(connection, data, nodelay))
     .listen(listener)?
     .workers(config.worker_count())
     .client_request_timeout(Duration::from_millis(config.client_request_timeout_ms))
@@ -419,19 +420,16 @@ where
     Ok(server)
 }
 
-/// Turns Nagle's algorithm off on an accepted connection (actix-web leaves it on): a
-/// WebSocket push or a pipelined answer written while an earlier one is not yet
-/// acknowledged would otherwise wait for the client's delayed ACK, up to 40 ms on Linux.
-fn no_delay(connection: &dyn std::any::Any, data: &mut actix_web::dev::Extensions) {
-    if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
-        let _ = stream.set_nodelay(true);
+/// Sets up an accepted connection: gives it its [`Framing`] state and, with `nodelay`
+/// (`http.tcp_nodelay`), turns Nagle's algorithm off (actix-web leaves it on): a WebSocket
+/// push or a pipelined answer written while an earlier one is not yet acknowledged would
+/// otherwise wait for the client's delayed ACK, up to 40 ms on Linux.
+fn connection_opened(connection: &dyn std::any::Any, data: &mut actix_web::dev::Extensions, nodelay: bool) {
+    if nodelay {
+        if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            let _ = stream.set_nodelay(true);
+        }
     }
-    keep_nagle(connection, data);
-}
-
-/// Leaves the connection as the kernel made it (`http.tcp_nodelay = false`); gives it its
-/// [`Framing`] state.
-fn keep_nagle(_: &dyn std::any::Any, data: &mut actix_web::dev::Extensions) {
     data.insert(Framing::default());
 }
 

@@ -123,17 +123,19 @@ pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
         let parent = (path != ".").then_some(path);
         let message = error.inner().to_string();
         // A required field that is absent is a validation error like a blank one, named
-        // by its whole path (`customer.name`, `parcels[0].weight_grams`).
-        match missing_field(&message) {
-            Some(name) => {
-                let missing = FieldError::new(name, "required", "is required");
-                ApiError::from(match &parent {
-                    Some(parent) => missing.within(parent),
-                    None => missing,
-                })
-            }
-            None => ApiError::malformed_body(parent, message),
+        // by its whole path (`customer.name`, `parcels[0].weight_grams`); but only in a
+        // body that is JSON throughout (`{} {}` is not).
+        let Some(name) = missing_field(&message) else {
+            return ApiError::malformed_body(parent, message);
+        };
+        if let Err(syntax) = serde_json::from_slice::<serde::de::IgnoredAny>(raw) {
+            return ApiError::malformed_body(None, syntax.to_string());
         }
+        let missing = FieldError::new(name, "required", "is required");
+        ApiError::from(match &parent {
+            Some(parent) => missing.within(parent),
+            None => missing,
+        })
     })?;
     deserializer
         .end()
@@ -197,6 +199,9 @@ mod tests {
                 "{raw}: {error}"
             );
         }
+        // Not JSON throughout: malformed, whatever the first value lacks.
+        let error = &answer(r#"{"customer": {"name": "A"}, "parcels": []} {}"#).await["error"];
+        assert_eq!(error["code"].as_str(), Some("malformed_body"), "{error}");
         // A field of the wrong type is still a malformed body, named too.
         let error = &answer(r#"{"number": 1, "customer": {"name": "A"}, "parcels": []}"#).await["error"];
         assert_eq!((error["code"].as_str(), error["field"].as_str()), (Some("malformed_body"), Some("number")));

@@ -229,7 +229,7 @@ async fn a_courier_moves_only_the_orders_of_its_own_store() {
     })
     .await;
     let all = commands(&tracker.config.kafka, 100, Duration::from_secs(3)).await;
-    assert_eq!(arrived(&all), [theirs.clone()], "{all:#?}");
+    assert_eq!(arrived(&all), std::slice::from_ref(&theirs), "{all:#?}");
     assert!(all.iter().all(|c| c.order_id == theirs), "nothing of the rival's courier reached our order: {all:#?}");
     // Ops see both couriers near the destination, each with its store.
     tracker

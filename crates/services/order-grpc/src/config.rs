@@ -56,6 +56,20 @@ impl Default for GrpcConfig {
     }
 }
 
+impl GrpcConfig {
+    /// TLS from `cert_file` and `key_file` on a free loopback port, health re-checked every
+    /// 200 ms: what tests start.
+    pub fn on_free_port_with_tls(cert_file: PathBuf, key_file: PathBuf) -> Self {
+        Self {
+            port: 0,
+            health_interval_ms: 200,
+            tls_cert_file: Some(cert_file),
+            tls_key_file: Some(key_file),
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {

@@ -35,14 +35,7 @@ async fn spawn(tag: &str) -> (Started, u16, TestCa, TlsFiles) {
     let ca = TestCa::new(tag);
     let tls = ca.server_files();
     let config = Config {
-        grpc: GrpcConfig {
-            host: "127.0.0.1".into(),
-            port: 0,
-            health_interval_ms: 200,
-            tls_cert_file: Some(tls.cert()),
-            tls_key_file: Some(tls.key()),
-            tls_client_ca_file: None,
-        },
+        grpc: GrpcConfig::on_free_port_with_tls(tls.cert(), tls.key()),
         http: HttpConfig::with_port(0),
         postgres: test_support::postgres_config(&postgres_url),
         redis: test_support::redis_config(tag),

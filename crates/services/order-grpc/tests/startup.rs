@@ -23,14 +23,7 @@ const BINARY: &str = env!("CARGO_BIN_EXE_order-grpc");
 
 fn config(deps: &Dependencies, tls: &TlsFiles) -> Config {
     Config {
-        grpc: GrpcConfig {
-            host: "127.0.0.1".into(),
-            port: 0,
-            health_interval_ms: 200,
-            tls_cert_file: Some(tls.cert()),
-            tls_key_file: Some(tls.key()),
-            tls_client_ca_file: None,
-        },
+        grpc: GrpcConfig::on_free_port_with_tls(tls.cert(), tls.key()),
         http: HttpConfig::with_port(0),
         postgres: deps.postgres_config(),
         redis: deps.redis_config(),

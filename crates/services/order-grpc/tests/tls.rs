@@ -36,12 +36,8 @@ async fn spawn(tag: &str, server_ca: &TestCa, client_ca: Option<&TestCa>) -> (St
     let tls = TlsFiles::write(&files);
     let config = Config {
         grpc: GrpcConfig {
-            host: "127.0.0.1".into(),
-            port: 0,
-            health_interval_ms: 200,
-            tls_cert_file: Some(tls.cert()),
-            tls_key_file: Some(tls.key()),
             tls_client_ca_file: client_ca.map(|_| tls.path("clients-ca.crt")),
+            ..GrpcConfig::on_free_port_with_tls(tls.cert(), tls.key())
         },
         http: HttpConfig::with_port(0),
         postgres: test_support::postgres_config(&postgres_url),
