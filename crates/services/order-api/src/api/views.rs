@@ -13,6 +13,9 @@ use utoipa::ToSchema;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderView {
     pub id: String,
+    /// The store the order belongs to: the name of the key that created it. Its couriers
+    /// are this store's (a courier token names the store and the courier).
+    pub store_id: String,
     pub store_order_number: String,
     #[schema(example = "created")]
     pub status: &'static str,
@@ -159,6 +162,7 @@ impl OrderView {
         };
         Self {
             id: order.id.to_string(),
+            store_id: order.store_id.to_string(),
             store_order_number: order.store_order_number.to_string(),
             status: order.status.as_str(),
             customer: CustomerView {
