@@ -76,7 +76,8 @@ HPA_SERVICES = {"order-api", "courier-tracker", "notifier"}
 # Where the services find the CA that signed PostgreSQL's and Redis' certificates.
 DATABASE_CA_DIR = "/etc/ordertrack/ca"
 # Public paths the Ingress must route, to the service that serves them.
-INGRESS_ROUTES = {"/orders": "order-api", "/track": "order-api", "/ops": "order-api",
+INGRESS_ROUTES = {"/orders": "order-api", "/order": "order-api", "/courier": "order-api",
+                  "/track": "order-api", "/ops": "order-api",
                   "/web": "order-api", "/ws": "notifier", "/webhooks/cdek": "logistics-adapter",
                   "/couriers": None}
 PRIVATE_PATHS = ("/healthz", "/readyz", "/metrics")

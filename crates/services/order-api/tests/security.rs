@@ -15,8 +15,24 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use test_support::security_review;
 
-/// Every storefront route as `(method, path, body)`, for order `id` and courier `courier`.
+/// Every storefront route as `(method, path, body)`, for order `id` and courier `courier`,
+/// with the older service's singular aliases of them (`routes/legacy.rs`).
 fn storefront_routes(id: &str, courier: &str) -> Vec<(Method, String, Option<Value>)> {
+    let current = current_routes(id, courier);
+    let singular = |path: &str| {
+        let orders = path.strip_prefix("/orders").map(|rest| format!("/order{rest}"));
+        orders.or_else(|| path.strip_prefix("/couriers").map(|rest| format!("/courier{rest}")))
+    };
+    let mut routes: Vec<_> = current
+        .iter()
+        .filter(|(method, path, _)| !(*method == Method::GET && path == "/orders")) // the same in both
+        .map(|(method, path, body)| (method.clone(), singular(path).expect("an old alias"), body.clone()))
+        .collect();
+    routes.extend(current);
+    routes
+}
+
+fn current_routes(id: &str, courier: &str) -> Vec<(Method, String, Option<Value>)> {
     vec![
         (Method::POST, "/orders".into(), Some(order_body("S-NEW"))),
         (Method::GET, "/orders".into(), None),
@@ -129,7 +145,7 @@ async fn another_stores_order_is_answered_exactly_like_one_that_does_not_exist()
 
     for (method, path, body) in storefront_routes(&id, "c-sec2") {
         let for_b = send(&app, &method, &path, Some(&format!("Bearer {KEY_B}")), body.as_ref()).await;
-        if path.starts_with(&format!("/orders/{id}")) {
+        if path.starts_with(&format!("/orders/{id}")) || path.starts_with(&format!("/order/{id}")) {
             // The same status, code and message (with the id swapped) as an id nobody has.
             let made_up = path.replace(&id, &unknown);
             let for_nobody = send(&app, &method, &made_up, Some(&format!("Bearer {KEY_B}")), body.as_ref()).await;

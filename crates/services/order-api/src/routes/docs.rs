@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::legacy::{self, DeprecatedAliases};
 use super::{couriers, orders, tracking};
 use crate::api::input::{AssignCourier, CreateOrder, CustomerInput, Notify, ParcelInput, PlaceInput, UpdateStatus};
 use crate::api::views::*;
@@ -17,17 +18,22 @@ use platform::openapi::CommonResponses;
     paths(
         orders::create, orders::list, orders::get, orders::cancel, orders::status, orders::update_status,
         orders::track, orders::delivery_time, orders::assign_courier, orders::notify,
-        couriers::location, couriers::orders, tracking::public_view,
+        couriers::location, couriers::orders, tracking::public_view, legacy::websocket_moved,
     ),
     components(schemas(
         CreateOrder, CustomerInput, PlaceInput, ParcelInput, UpdateStatus, AssignCourier, Notify,
         OrderView, CustomerView, PlaceView, PointView, ParcelView, DeliveryView, EtaView, TimelineView, PositionView,
         PathPointView, CreatedView, TrackingLinkView, ListView, StatusView, TrackView, DeliveryTimeView,
         CourierLocationView, NotificationView, PublicOrderView, PublicTimelineView, LiveView, TrackingPageView,
-        ErrorBody, ErrorDetail,
+        WebsocketMovedView, ErrorBody, ErrorDetail,
     )),
-    modifiers(&ApiKeyAuth, &COMMON_RESPONSES),
-    tags((name = "orders"), (name = "couriers"), (name = "tracking"))
+    // The aliases last: each is a copy of its plural operation as the others left it.
+    modifiers(&ApiKeyAuth, &COMMON_RESPONSES, &DeprecatedAliases),
+    tags(
+        (name = "orders"), (name = "couriers"), (name = "tracking"),
+        (name = "legacy", description = "The older service's routes, deprecated: each is an alias of the plural route \
+            its description names (use that one), and `/ws` answers 410 pointing to the notifier's WebSocket."),
+    )
 )]
 pub struct ApiDoc;
 

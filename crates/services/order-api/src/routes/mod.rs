@@ -16,15 +16,20 @@
 //! | GET | /couriers/{id}/orders | a courier's orders |
 //! | GET | /track/{token} | public tracking view and live ticket (no API key); the tracking page for browsers |
 //! | GET | /web/… | the pages' files (see [`pages`]) |
+//!
+//! The older service's singular routes (`POST /order`, `GET /order/{id}`, ...,
+//! `GET /courier/{id}/location`) are the same handlers on a second path, and its `/ws`
+//! answers 410 pointing to the notifier: see [`legacy`].
 
 use actix_web::http::header;
-use actix_web::web;
+use actix_web::{Resource, web};
 use domain::ids::OrderId;
 
 use platform::api_error::ApiError;
 
 mod couriers;
 pub mod docs;
+mod legacy;
 mod orders;
 pub mod pages;
 mod tracking;
@@ -45,18 +50,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::get().to(orders::list))
                 .default_service(method_not_allowed("GET, POST")),
         )
-        .service(
-            web::resource("/orders/{id}")
-                .route(web::get().to(orders::get))
-                .route(web::delete().to(orders::cancel))
-                .default_service(method_not_allowed("GET, DELETE")),
-        )
-        .service(
-            web::resource("/orders/{id}/status")
-                .route(web::get().to(orders::status))
-                .route(web::patch().to(orders::update_status))
-                .default_service(method_not_allowed("GET, PATCH")),
-        )
+        .service(order(web::resource("/orders/{id}")))
+        .service(order_status(web::resource("/orders/{id}/status")))
         .service(one("/orders/{id}/track", "GET", web::get().to(orders::track)))
         .service(one("/orders/{id}/delivery-time", "GET", web::get().to(orders::delivery_time)))
         .service(one("/orders/{id}/assign-courier", "POST", web::post().to(orders::assign_courier)))
@@ -65,7 +60,24 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(one("/couriers/{id}/orders", "GET", web::get().to(couriers::orders)))
         .service(one("/track/{token}", "GET", web::get().to(tracking::public_view)))
         .service(one("/ops", "GET", web::get().to(pages::ops)))
+        .configure(legacy::configure)
         .configure(docs::configure);
+}
+
+/// `/orders/{id}` (and its old alias): get and cancel.
+fn order(resource: Resource) -> Resource {
+    resource
+        .route(web::get().to(orders::get))
+        .route(web::delete().to(orders::cancel))
+        .default_service(method_not_allowed("GET, DELETE"))
+}
+
+/// `/orders/{id}/status` (and its old alias): get and update.
+fn order_status(resource: Resource) -> Resource {
+    resource
+        .route(web::get().to(orders::status))
+        .route(web::patch().to(orders::update_status))
+        .default_service(method_not_allowed("GET, PATCH"))
 }
 
 /// A resource with one route; other methods get a JSON 405.
