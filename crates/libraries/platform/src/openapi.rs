@@ -71,7 +71,7 @@ fn meaning(status: u16) -> &'static str {
         400 => "Invalid input",
         401 => "No, malformed or unknown credential",
         403 => "Not this caller's",
-        404 => "Not found",
+        404 => "Not found (or not the caller's to see)",
         409 => "Refused in the current state",
         410 => "Gone",
         413 => "Body too large",
