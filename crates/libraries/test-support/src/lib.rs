@@ -12,6 +12,7 @@
 
 pub mod bodies;
 mod broker;
+pub mod contract;
 pub mod events;
 pub mod limits;
 mod proxy;

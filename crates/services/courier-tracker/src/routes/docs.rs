@@ -8,14 +8,14 @@ use super::nearby::NearbyView;
 use super::{AppState, Batch, PointSchema, locations, nearby, ws};
 use crate::ingest::{DroppedPoint, Outcome};
 use platform::api_error::{ErrorBody, ErrorDetail};
-use platform::openapi::CommonResponses;
+use platform::openapi::{ErrorResponses, OperationErrors};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "ordertrack courier tracker", description = "Courier position ingest."),
     paths(locations::post, ws::connect, nearby::nearby),
     components(schemas(Batch, PointSchema, Outcome, DroppedPoint, NearbyView, ErrorBody, ErrorDetail)),
-    modifiers(&Auth, &COMMON_RESPONSES),
+    modifiers(&Auth, &ERRORS),
     tags((name = "couriers"), (name = "ops"))
 )]
 pub struct ApiDoc;
@@ -35,9 +35,55 @@ impl Modify for Auth {
     }
 }
 
-/// The common error answers; the 401 says which credential.
-const COMMON_RESPONSES: CommonResponses =
-    CommonResponses { unauthorized: "No, malformed, expired or forged credential" };
+/// Each operation's error answers: exactly the codes it can answer with each status, as
+/// the handlers, `auth.rs`, `platform::json_body`, the query config of `routes/mod.rs`
+/// and the ingest (`IngestError`) give them. `tests/contract.rs` produces every one
+/// against a running tracker.
+pub const ERRORS: ErrorResponses = ErrorResponses {
+    operations: &[
+        OperationErrors {
+            method: "post",
+            path: "/couriers/{id}/locations",
+            answers: &[
+                (400, &["batch_too_large", "empty_batch", "invalid_courier_id", "malformed_body", "validation_failed"]),
+                COURIER_AUTH,
+                OTHER_COURIER,
+                (413, &["body_too_large"]),
+                (415, &["unsupported_media_type"]),
+                (503, &["broker_unavailable"]),
+            ],
+        },
+        OperationErrors {
+            method: "get",
+            path: "/couriers/{id}/ws",
+            answers: &[(400, &["invalid_courier_id", "not_a_websocket"]), COURIER_AUTH, OTHER_COURIER],
+        },
+        OperationErrors {
+            method: "get",
+            path: "/couriers/nearby",
+            answers: &[
+                (400, &["invalid_query", "validation_failed"]),
+                (401, &["missing_api_key", "invalid_api_key"]),
+                (503, &["redis_unavailable"]),
+            ],
+        },
+    ],
+};
+
+type Answer = (u16, &'static [&'static str]);
+/// A courier token (`domain::token::TokenError` gives the codes after the first).
+const COURIER_AUTH: Answer = (
+    401,
+    &[
+        "missing_courier_token",
+        "token_malformed",
+        "token_forged",
+        "token_wrong_purpose",
+        "token_expired",
+        "token_without_store",
+    ],
+);
+const OTHER_COURIER: Answer = (403, &["token_for_another_courier"]);
 
 /// The document, with the configured largest batch (`couriers.max_batch`) in it.
 pub fn document(max_batch: usize) -> utoipa::openapi::OpenApi {
@@ -61,4 +107,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
             HttpResponse::Ok().json(document(state.ingest.max_batch()))
         }),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    #[test]
+    fn every_entry_of_the_error_table_names_an_operation() {
+        assert_eq!(super::ERRORS.unknown_operations(&mut super::ApiDoc::openapi()), Vec::<String>::new());
+    }
 }

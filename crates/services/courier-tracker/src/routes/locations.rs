@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use platform::api_error::{ApiError, ErrorBody};
+use platform::api_error::ApiError;
 use platform::json_body::JsonBody;
 
 use super::{AppState, Batch, courier_id};
@@ -17,13 +17,7 @@ use crate::ingest::Outcome;
     post, path = "/couriers/{id}/locations", tag = "couriers",
     params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = "Courier id: 1 to 64 letters, digits, `-`, `_`, `.` and `:`")),
     request_body = Batch,
-    responses(
-        (status = 200, body = Outcome),
-        (status = 400, description = "`malformed_body`, `empty_batch`, `batch_too_large`, `invalid_courier_id`", body = ErrorBody),
-        (status = 401, description = "`missing_courier_token`, `token_expired`, `token_forged`, `token_without_store`, ...", body = ErrorBody),
-        (status = 403, description = "`token_for_another_courier`", body = ErrorBody),
-        (status = 503, description = "`broker_unavailable`: retry the batch", body = ErrorBody),
-    ),
+    responses((status = 200, body = Outcome)),
     security(("courier_token" = []))
 )]
 pub async fn post(

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use domain::geo::Coordinates;
-use platform::api_error::{ApiError, ErrorBody};
+use platform::api_error::ApiError;
 use serde::Deserialize;
 
 use super::AppState;
@@ -35,7 +35,7 @@ pub struct NearbyView {
 #[utoipa::path(
     get, path = "/couriers/nearby", tag = "ops",
     params(NearbyQuery),
-    responses((status = 200, body = NearbyView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
+    responses((status = 200, body = NearbyView)),
     security(("ops_key" = []))
 )]
 pub async fn nearby(

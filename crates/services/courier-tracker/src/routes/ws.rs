@@ -27,12 +27,7 @@ const IDLE_LIMIT: Duration = Duration::from_secs(60);
         ("Sec-WebSocket-Version" = String, Header, pattern = "^13$"),
         ("Sec-WebSocket-Key" = String, Header, pattern = "^[A-Za-z0-9+/]{21}[AQgw]==$", description = "16 random bytes, base64"),
     ),
-    responses(
-        (status = 101, description = "Switching protocols: send batches as text messages"),
-        (status = 400, description = "`invalid_courier_id`; `not_a_websocket` when the handshake headers are missing or wrong", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, description = "`token_for_another_courier`", body = ErrorBody),
-    ),
+    responses((status = 101, description = "Switching protocols: send batches as text messages")),
     security(("courier_token" = []))
 )]
 pub async fn connect(

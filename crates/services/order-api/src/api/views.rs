@@ -370,17 +370,6 @@ pub struct TrackingPageView {
     pub live: LiveView,
 }
 
-/// `GET /ws`, the older service's WebSocket: the standard error (`websocket_moved`) and
-/// where live updates are now.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WebsocketMovedView {
-    pub error: platform::api_error::ErrorDetail,
-    /// The notifier's WebSocket (`tracking.live_url`, as `live.url` of `GET /track/{token}`):
-    /// open it with `?ticket=` from `live.ticket` of `GET /track/{token}`.
-    #[schema(example = "wss://track.example.com/ws")]
-    pub live_url: String,
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -9,7 +9,7 @@ use crate::api::input::CourierOrdersQuery;
 use crate::api::views::{CourierLocationView, ListView, OrderView, PositionView};
 use crate::auth::Storefront;
 use crate::state::AppState;
-use platform::api_error::{ApiError, ErrorBody};
+use platform::api_error::ApiError;
 
 /// The store's courier of this id.
 fn courier_of(storefront: &Storefront, raw: &str) -> Result<CourierKey, ApiError> {
@@ -22,11 +22,7 @@ fn courier_of(storefront: &Storefront, raw: &str) -> Result<CourierKey, ApiError
 #[utoipa::path(
     get, path = "/couriers/{id}/location", tag = "couriers",
     params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = "Courier id")),
-    responses(
-        (status = 200, body = CourierLocationView),
-        (status = 400, body = ErrorBody),
-        (status = 404, description = "`courier_location_unknown`", body = ErrorBody),
-    ),
+    responses((status = 200, body = CourierLocationView)),
     security(("api_key" = []))
 )]
 pub async fn location(
@@ -54,7 +50,7 @@ pub async fn location(
 #[utoipa::path(
     get, path = "/couriers/{id}/orders", tag = "couriers",
     params(("id" = String, Path, pattern = "^[A-Za-z0-9._:-]{1,64}$", description = "Courier id"), CourierOrdersQuery),
-    responses((status = 200, body = ListView), (status = 400, body = ErrorBody)),
+    responses((status = 200, body = ListView)),
     security(("api_key" = []))
 )]
 pub async fn orders(

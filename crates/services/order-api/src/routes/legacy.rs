@@ -22,7 +22,7 @@
 //! The old service pushed live updates on its own `/ws`. Here they come from the notifier's
 //! `/ws?ticket=`, with a ticket from `GET /track/{token}` (docs/websocket.md). order-api's
 //! `/ws` never upgrades: it answers every `GET` with 410 `websocket_moved`, naming the
-//! notifier's URL in the body and in a `Link` header ([`websocket_moved`]).
+//! notifier's URL in the message and in a `Link` header ([`websocket_moved`]).
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -31,9 +31,8 @@ use utoipa::openapi::path::HttpMethod;
 use utoipa::openapi::{Deprecated, OpenApi};
 
 use super::{couriers, one, order, order_status, orders};
-use crate::api::views::WebsocketMovedView;
 use crate::state::AppState;
-use platform::api_error::ErrorDetail;
+use platform::api_error::{ErrorBody, ErrorDetail};
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config
@@ -137,12 +136,15 @@ fn method_name(method: &HttpMethod) -> &'static str {
 /// or a redirect (browsers do not follow one on a WebSocket handshake, and the notifier
 /// would refuse a client without a ticket anyway). A browser's WebSocket API does not show
 /// a refused handshake's answer; other clients and people with curl read it.
+///
+/// The answer is the standard error body (its message names the notifier's URL and how to
+/// get a ticket) with a `Link: <live url>; rel="alternate"` header for programs.
 #[utoipa::path(
     get, path = "/ws", tag = "legacy", operation_id = "legacy_websocket",
     responses(
-        (status = 410, description = "`websocket_moved`: never upgraded; live updates are the notifier's, at `live_url`",
-            body = WebsocketMovedView,
-            headers(("Link" = String, description = "`<live_url>; rel=\"alternate\"`: the notifier's WebSocket"))),
+        // The body and the code come from the error table (`docs.rs`); the header stays.
+        (status = 410, description = "`websocket_moved`",
+            headers(("Link" = String, description = "`<live url>; rel=\"alternate\"`: the notifier's WebSocket"))),
     )
 )]
 pub async fn websocket_moved(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
@@ -162,8 +164,5 @@ pub async fn websocket_moved(state: web::Data<AppState>, request: HttpRequest) -
     if request.head().upgrade() {
         response.force_close();
     }
-    response.json(WebsocketMovedView {
-        error: ErrorDetail { code: "websocket_moved", message, field: None, reason: None },
-        live_url,
-    })
+    response.json(ErrorBody { error: ErrorDetail { code: "websocket_moved", message, field: None, reason: None } })
 }

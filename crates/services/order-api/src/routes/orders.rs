@@ -17,7 +17,7 @@ use crate::api::views::{
 };
 use crate::auth::Storefront;
 use crate::state::AppState;
-use platform::api_error::{ApiError, ErrorBody};
+use platform::api_error::ApiError;
 use platform::json_body::JsonBody;
 
 const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
@@ -28,15 +28,7 @@ const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
     post, path = "/orders", tag = "orders",
     request_body = CreateOrder,
     params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,200}$", description = "1 to 200 printable ASCII characters; retries with the same key and body are safe")),
-    responses(
-        (status = 201, description = "Created", body = CreatedView),
-        (status = 400, description = "Invalid input", body = ErrorBody),
-        (status = 401, description = "No or wrong API key", body = ErrorBody),
-        (status = 409, description = "`duplicate_store_order_number`", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "`idempotency_key_reused`", body = ErrorBody),
-    ),
+    responses((status = 201, description = "Created", body = CreatedView)),
     security(("api_key" = []))
 )]
 pub async fn create(
@@ -93,12 +85,7 @@ fn idempotency_key(request: &HttpRequest, raw: &[u8]) -> Result<Option<Idempoten
 #[utoipa::path(
     get, path = "/orders/{id}", tag = "orders",
     params(("id" = String, Path, format = Uuid, description = "Order id (UUID)")),
-    responses(
-        (status = 200, body = OrderView),
-        (status = 400, description = "`invalid_order_id`", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, description = "`order_not_found` (also for another store's order)", body = ErrorBody),
-    ),
+    responses((status = 200, body = OrderView)),
     security(("api_key" = []))
 )]
 pub async fn get(
@@ -118,7 +105,7 @@ pub async fn get(
 #[utoipa::path(
     get, path = "/orders", tag = "orders",
     params(ListQuery),
-    responses((status = 200, body = ListView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = ListView)),
     security(("api_key" = []))
 )]
 pub async fn list(
@@ -169,7 +156,7 @@ pub async fn list(
 #[utoipa::path(
     get, path = "/orders/{id}/status", tag = "orders",
     params(("id" = String, Path, format = Uuid, description = "Order id (UUID)")),
-    responses((status = 200, body = StatusView), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = StatusView)),
     security(("api_key" = []))
 )]
 pub async fn status(
@@ -186,12 +173,7 @@ pub async fn status(
     patch, path = "/orders/{id}/status", tag = "orders",
     params(("id" = String, Path, format = Uuid, description = "Order id (UUID)")),
     request_body = UpdateStatus,
-    responses(
-        (status = 200, body = OrderView),
-        (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 409, description = "`illegal_transition`, `order_final`, `too_late_to_cancel`, `not_for_delivery_method`, `use_assign_courier`, `version_conflict`", body = ErrorBody),
-    ),
+    responses((status = 200, body = OrderView)),
     security(("api_key" = []))
 )]
 pub async fn update_status(
@@ -212,7 +194,7 @@ pub async fn update_status(
 #[utoipa::path(
     delete, path = "/orders/{id}", tag = "orders",
     params(("id" = String, Path, format = Uuid, description = "Order id (UUID)"), CancelQuery),
-    responses((status = 200, body = OrderView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = OrderView)),
     security(("api_key" = []))
 )]
 pub async fn cancel(
@@ -230,7 +212,7 @@ pub async fn cancel(
 #[utoipa::path(
     get, path = "/orders/{id}/track", tag = "orders",
     params(("id" = String, Path, format = Uuid, description = "Order id (UUID)")),
-    responses((status = 200, body = TrackView), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = TrackView)),
     security(("api_key" = []))
 )]
 pub async fn track(
@@ -246,7 +228,7 @@ pub async fn track(
 #[utoipa::path(
     get, path = "/orders/{id}/delivery-time", tag = "orders",
     params(("id" = String, Path, format = Uuid, description = "Order id (UUID)")),
-    responses((status = 200, body = DeliveryTimeView), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = DeliveryTimeView)),
     security(("api_key" = []))
 )]
 pub async fn delivery_time(
@@ -269,7 +251,7 @@ pub async fn delivery_time(
     post, path = "/orders/{id}/assign-courier", tag = "orders",
     params(("id" = String, Path, format = Uuid, description = "Order id (UUID)")),
     request_body = AssignCourier,
-    responses((status = 200, body = OrderView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = OrderView)),
     security(("api_key" = []))
 )]
 pub async fn assign_courier(
@@ -290,7 +272,7 @@ pub async fn assign_courier(
     post, path = "/orders/{id}/notify", tag = "orders",
     params(("id" = String, Path, format = Uuid, description = "Order id (UUID)")),
     request_body = Notify,
-    responses((status = 202, body = NotificationView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 202, body = NotificationView)),
     security(("api_key" = []))
 )]
 pub async fn notify(

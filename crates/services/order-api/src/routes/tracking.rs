@@ -7,7 +7,7 @@ use orders::Tracked;
 
 use crate::api::views::{LiveView, PublicOrderView, TrackingPageView};
 use crate::state::AppState;
-use platform::api_error::{ApiError, ErrorBody};
+use platform::api_error::ApiError;
 
 /// The order's public view and a short-lived ticket for the notifier's WebSocket. Not
 /// cached: it holds the courier's live position, and it is read once per page load
@@ -15,11 +15,7 @@ use platform::api_error::{ApiError, ErrorBody};
 #[utoipa::path(
     get, path = "/track/{token}", tag = "tracking",
     params(("token" = String, Path, description = "The tracking token from the tracking link")),
-    responses(
-        (status = 200, body = TrackingPageView),
-        (status = 404, description = "`tracking_link_not_found`", body = ErrorBody),
-        (status = 410, description = "`tracking_link_expired`", body = ErrorBody),
-    )
+    responses((status = 200, body = TrackingPageView))
 )]
 pub async fn public_view(
     state: web::Data<AppState>,
