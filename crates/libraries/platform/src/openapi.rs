@@ -2,9 +2,9 @@
 //! once per service as a table of exactly the codes the operation can answer with each
 //! status (the contract tests of order-api and courier-tracker produce every one).
 
+use std::collections::BTreeMap;
 use utoipa::Modify;
 use utoipa::openapi::extensions::ExtensionsBuilder;
-use std::collections::BTreeMap;
 
 use utoipa::openapi::{ContentBuilder, OpenApi, PathItem, Ref, RefOr, Response, ResponseBuilder};
 
