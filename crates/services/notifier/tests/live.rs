@@ -10,6 +10,7 @@ use std::time::Duration;
 use common::{Client, ORIGIN, TestNotifier, order_id, ticket};
 use domain::events::{self as pb, envelope::Payload};
 use domain::topics::Topic;
+use platform::kafka::KafkaConfig;
 use serde_json::json;
 use test_support::events::{STORE, order, publish, publish_order, publish_positions};
 
@@ -23,6 +24,21 @@ fn notification(order: &str, text: &str) -> Payload {
         message: text.to_owned(),
         actor: pb::Actor::Storefront as i32,
     })
+}
+
+/// Publishes a notification to `order` as a sentinel and returns the latitudes of the
+/// positions its socket received before it (anything else before it is a failure).
+async fn positions_until_sentinel(kafka: &KafkaConfig, client: &mut Client, order: &str) -> Vec<f64> {
+    publish(kafka, Topic::CustomerNotifications, order, notification(order, "sentinel")).await;
+    let mut positions = Vec::new();
+    loop {
+        let message = client.next_json().await;
+        match message["type"].as_str() {
+            Some("position") => positions.push(message["lat"].as_f64().unwrap()),
+            Some("notification") => return positions,
+            _ => panic!("unexpected {message}"),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -223,16 +239,7 @@ async fn after_a_reassignment_positions_follow_the_new_courier() {
     // Each live event's delay from its Kafka timestamp is measured.
     let delays = notifier.metric("ordertrack_notifier_event_delay_seconds_count", &["courier_locations"]).await;
     assert_eq!(delays, 3.0);
-    publish(&kafka, Topic::CustomerNotifications, &id, notification(&id, "sentinel")).await;
-    let mut positions = Vec::new();
-    loop {
-        let message = client.next_json().await;
-        match message["type"].as_str() {
-            Some("position") => positions.push(message["lat"].as_f64().unwrap()),
-            Some("notification") => break,
-            _ => panic!("unexpected {message}"),
-        }
-    }
+    let positions = positions_until_sentinel(&kafka, &mut client, &id).await;
     assert_eq!(positions, [55.7603], "only the new courier's position");
     notifier.stop().await;
 }
@@ -262,16 +269,7 @@ async fn a_courier_reaches_only_the_orders_of_its_own_store() {
     publish_positions(&kafka, STORE, "c-same", &[(55.7603, 37.6203)]).await;
     notifier.wait_positions_read(2.0).await;
     for (client, (id, lat)) in clients.iter_mut().zip([(&ours, 55.7603), (&theirs, 55.6100)]) {
-        publish(&kafka, Topic::CustomerNotifications, id, notification(id, "sentinel")).await;
-        let mut positions = Vec::new();
-        loop {
-            let message = client.next_json().await;
-            match message["type"].as_str() {
-                Some("position") => positions.push(message["lat"].as_f64().unwrap()),
-                Some("notification") => break,
-                _ => panic!("unexpected {message}"),
-            }
-        }
+        let positions = positions_until_sentinel(&kafka, client, id).await;
         assert_eq!(positions, [lat], "order {id} sees its own store's courier only");
     }
     // Ops see both couriers, each with its store and its own store's order.

@@ -380,11 +380,12 @@ impl Socket {
         let message = match ClientMessage::parse(text) {
             Ok(message) => message,
             Err(error) => {
+                // Read loosely, so a valid key with a malformed scope hears what is wrong
+                // with the scope, not that a key is missing.
+                let loose: Option<serde_json::Value> = serde_json::from_slice(text).ok();
                 if !authorized {
-                    // The key is read on its own, so a valid key with a malformed scope
-                    // hears what is wrong with the scope, not that a key is missing.
-                    match loose_key(text) {
-                        Some(key) if self.state().ops_keys.find(&key).is_some() => {
+                    match loose.as_ref().and_then(|v| v.get("key")).and_then(serde_json::Value::as_str) {
+                        Some(key) if self.state().ops_keys.find(key).is_some() => {
                             self.role = Role::Ops { authorized: true, watch };
                         }
                         Some(_) => return Err(Refusal::OpsKeyInvalid),
@@ -392,7 +393,8 @@ impl Socket {
                         None => {}
                     }
                 }
-                match scope_error(text) {
+                let scope = loose.as_ref().and_then(|v| v.get("scope")).cloned();
+                match scope.and_then(|scope| serde_json::from_value::<messages::Scope>(scope).err()) {
                     Some(reason) => self.error("bad_scope", &format!("scope: {reason}")).await,
                     None => self.error("bad_message", &error.to_string()).await,
                 }
@@ -422,16 +424,4 @@ impl Socket {
         let body = messages::body(&serde_json::json!({"type": "error", "code": code, "message": message}));
         let _ = self.send(&body).await;
     }
-}
-
-/// The `key` of a message that is JSON but not a valid `subscribe`.
-fn loose_key(text: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(text).ok()?;
-    value.get("key")?.as_str().map(str::to_owned)
-}
-
-/// What is wrong with the `scope` of a message that is JSON, if it has one and it is wrong.
-fn scope_error(text: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(text).ok()?;
-    serde_json::from_value::<messages::Scope>(value.get("scope")?.clone()).err().map(|e| e.to_string())
 }

@@ -30,21 +30,14 @@ use utoipa::Modify;
 use utoipa::openapi::path::HttpMethod;
 use utoipa::openapi::{Deprecated, OpenApi};
 
-use super::{couriers, one, order, order_status, orders};
+use super::{one, one_order_and_courier, orders};
 use crate::state::AppState;
 use platform::api_error::{ErrorBody, ErrorDetail};
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(one("/order", "POST", web::post().to(orders::create)))
-        .service(order(web::resource("/order/{id}")))
-        .service(order_status(web::resource("/order/{id}/status")))
-        .service(one("/order/{id}/track", "GET", web::get().to(orders::track)))
-        .service(one("/order/{id}/delivery-time", "GET", web::get().to(orders::delivery_time)))
-        .service(one("/order/{id}/assign-courier", "POST", web::post().to(orders::assign_courier)))
-        .service(one("/order/{id}/notify", "POST", web::post().to(orders::notify)))
-        .service(one("/courier/{id}/location", "GET", web::get().to(couriers::location)))
-        .service(one("/courier/{id}/orders", "GET", web::get().to(couriers::orders)))
+        .configure(|config| one_order_and_courier(config, "/order", "/courier"))
         .service(one("/ws", "GET", web::get().to(websocket_moved)));
 }
 

@@ -22,7 +22,7 @@
 //! answers 410 pointing to the notifier: see [`legacy`].
 
 use actix_web::http::header;
-use actix_web::{Resource, web};
+use actix_web::web;
 use domain::ids::OrderId;
 
 use platform::api_error::ApiError;
@@ -50,34 +50,36 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::get().to(orders::list))
                 .default_service(method_not_allowed("GET, POST")),
         )
-        .service(order(web::resource("/orders/{id}")))
-        .service(order_status(web::resource("/orders/{id}/status")))
-        .service(one("/orders/{id}/track", "GET", web::get().to(orders::track)))
-        .service(one("/orders/{id}/delivery-time", "GET", web::get().to(orders::delivery_time)))
-        .service(one("/orders/{id}/assign-courier", "POST", web::post().to(orders::assign_courier)))
-        .service(one("/orders/{id}/notify", "POST", web::post().to(orders::notify)))
-        .service(one("/couriers/{id}/location", "GET", web::get().to(couriers::location)))
-        .service(one("/couriers/{id}/orders", "GET", web::get().to(couriers::orders)))
+        .configure(|config| one_order_and_courier(config, "/orders", "/couriers"))
         .service(one("/track/{token}", "GET", web::get().to(tracking::public_view)))
         .service(one("/ops", "GET", web::get().to(pages::ops)))
         .configure(legacy::configure)
         .configure(docs::configure);
 }
 
-/// `/orders/{id}` (and its old alias): get and cancel.
-fn order(resource: Resource) -> Resource {
-    resource
-        .route(web::get().to(orders::get))
-        .route(web::delete().to(orders::cancel))
-        .default_service(method_not_allowed("GET, DELETE"))
-}
-
-/// `/orders/{id}/status` (and its old alias): get and update.
-fn order_status(resource: Resource) -> Resource {
-    resource
-        .route(web::get().to(orders::status))
-        .route(web::patch().to(orders::update_status))
-        .default_service(method_not_allowed("GET, PATCH"))
+/// The routes of one order and of one courier under `orders` and `couriers`: the current
+/// paths (`/orders`, `/couriers`) and the older service's singular ones ([`legacy`]), so
+/// the two can never drift apart.
+fn one_order_and_courier(config: &mut web::ServiceConfig, orders: &str, couriers: &str) {
+    config
+        .service(
+            web::resource(format!("{orders}/{{id}}"))
+                .route(web::get().to(orders::get))
+                .route(web::delete().to(orders::cancel))
+                .default_service(method_not_allowed("GET, DELETE")),
+        )
+        .service(
+            web::resource(format!("{orders}/{{id}}/status"))
+                .route(web::get().to(orders::status))
+                .route(web::patch().to(orders::update_status))
+                .default_service(method_not_allowed("GET, PATCH")),
+        )
+        .service(one(&format!("{orders}/{{id}}/track"), "GET", web::get().to(orders::track)))
+        .service(one(&format!("{orders}/{{id}}/delivery-time"), "GET", web::get().to(orders::delivery_time)))
+        .service(one(&format!("{orders}/{{id}}/assign-courier"), "POST", web::post().to(orders::assign_courier)))
+        .service(one(&format!("{orders}/{{id}}/notify"), "POST", web::post().to(orders::notify)))
+        .service(one(&format!("{couriers}/{{id}}/location"), "GET", web::get().to(couriers::location)))
+        .service(one(&format!("{couriers}/{{id}}/orders"), "GET", web::get().to(couriers::orders)));
 }
 
 /// A resource with one route; other methods get a JSON 405.
